@@ -1,0 +1,131 @@
+# hearth — one GNU Makefile, out-of-tree build in $(BUILD).
+#   make                  build hearth, hearth-init, the C runtime, examples, fixtures
+#   make check            what CI runs: deps, -Werror build, unit tests, end-to-end tests
+#   make test | e2e       unit tests (cmocka) | end-to-end tests (pytest)
+#   make bench            benchmarks (bench/)
+#   make demo             deploy and invoke the examples on a local daemon
+#   make SANITIZE=address,undefined check   the same under ASan+UBSan (in build/san)
+#   make V=1              show full command lines
+
+ifdef SANITIZE
+BUILD ?= build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= cc
+PYTHON := /usr/bin/python3
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wimplicit-fallthrough -Wvla
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu17 -D_GNU_SOURCE -MMD -MP -Isrc -I$(LLHTTP_INC) $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+
+DAEMON_LIBS := -luv -ljansson -lsqlite3 -lseccomp -lcap -larchive -lcrypto -lcurl -lpthread
+INIT_LIBS :=
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC := $(wildcard src/lib/*.c)
+CORE_SRC := $(foreach d,http api invoke pool sandbox store cli,$(wildcard src/$(d)/*.c))
+INIT_SRC := $(wildcard src/init/*.c)
+RT_SRC := $(wildcard runtimes/c/*.c)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
+EXAMPLES_C := hello-c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(wildcard $(LLHTTP_DIR)/*.c))
+
+HEARTH := $(BUILD)/hearth
+INIT := $(BUILD)/hearth-init
+CORE_A := $(BUILD)/libhearth-core.a
+RT_A := $(BUILD)/libhearth-runtime.a
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FIXTURE_BIN := $(patsubst %,$(BUILD)/fixtures/%/bootstrap,$(FIXTURES))
+EXAMPLE_BIN := $(patsubst %,$(BUILD)/examples/%/bootstrap,$(EXAMPLES_C))
+
+.PHONY: all deps check test e2e bench demo clean compile_commands.json
+all: $(HEARTH) $(INIT) $(RT_A) $(EXAMPLE_BIN) $(FIXTURE_BIN) $(UNIT_BIN)
+
+deps:
+	./scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# llhttp is third-party C; it gets our build flags but not our warning set.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -w -c -o $@ $<
+
+$(CORE_A): $(call obj,$(LIB_SRC) $(CORE_SRC)) $(LLHTTP_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(HEARTH): $(call obj,src/main.c) $(CORE_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(INIT): $(call obj,$(INIT_SRC) $(LIB_SRC)) $(LLHTTP_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(INIT_LIBS)
+
+$(RT_A): $(call obj,$(RT_SRC))
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# A C function is a handler linked with libhearth-runtime into `bootstrap`.
+$(BUILD)/examples/%/bootstrap: examples/%/main.c $(RT_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -Iruntimes/c $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RT_A)
+
+$(BUILD)/fixtures/%/bootstrap: tests/fixtures/%.c $(RT_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -Iruntimes/c $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RT_A)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(CORE_A) $(DAEMON_LIBS) -lcmocka
+
+test: $(UNIT_BIN)
+	$(Q)./tests/run-unit.sh $(UNIT_BIN)
+
+e2e: all
+	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory e2e
+
+bench: all
+	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./scripts/demo.sh
+
+compile_commands.json:
+	$(MAKE) clean && bear -- $(MAKE) all
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,11 @@
+/* Clocks. Policy code never reads these: it takes now_ms as an argument. */
+#ifndef HEARTH_CLOCK_H
+#define HEARTH_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t clock_mono_ns(void);
+uint64_t clock_mono_ms(void);
+uint64_t clock_wall_ms(void);	/* epoch milliseconds */
+
+#endif
