@@ -35,8 +35,7 @@ else
 Q := @
 endif
 
-LIB_SRC := $(wildcard src/lib/*.c)
-CORE_SRC := $(foreach d,http api invoke pool sandbox store cli,$(wildcard src/$(d)/*.c))
+MODULES := lib http api invoke pool sandbox store cli daemon
 INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -44,15 +43,18 @@ FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 EXAMPLES_C := hello-c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+modlib = $(BUILD)/libhearth-$(1).a
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(wildcard $(LLHTTP_DIR)/*.c))
 
 HEARTH := $(BUILD)/hearth
 INIT := $(BUILD)/hearth-init
-CORE_A := $(BUILD)/libhearth-core.a
 RT_A := $(BUILD)/libhearth-runtime.a
+MOD_LIBS := $(foreach m,$(MODULES),$(call modlib,$(m)))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FIXTURE_BIN := $(patsubst %,$(BUILD)/fixtures/%/bootstrap,$(FIXTURES))
 EXAMPLE_BIN := $(patsubst %,$(BUILD)/examples/%/bootstrap,$(EXAMPLES_C))
+# Static archives in a group, so their order on the link line does not matter.
+LINK_GROUP = -Wl,--start-group $(1) -Wl,--end-group
 
 .PHONY: all deps check test e2e bench demo clean compile_commands.json
 all: $(HEARTH) $(INIT) $(RT_A) $(EXAMPLE_BIN) $(FIXTURE_BIN) $(UNIT_BIN)
@@ -71,15 +73,19 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -w -c -o $@ $<
 
-$(CORE_A): $(call obj,$(LIB_SRC) $(CORE_SRC)) $(LLHTTP_OBJ)
-	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+# One archive per module (src/<module>/*.c); llhttp goes with the http module.
+define MODULE_RULE
+$(call modlib,$(1)): $(call obj,$(wildcard src/$(1)/*.c)) $(if $(filter http,$(1)),$(LLHTTP_OBJ))
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call MODULE_RULE,$(m))))
 
-$(HEARTH): $(call obj,src/main.c) $(CORE_A)
+$(HEARTH): $(call obj,src/main.c) $(MOD_LIBS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(call obj,src/main.c) $(call LINK_GROUP,$(MOD_LIBS)) $(DAEMON_LIBS)
 
-$(INIT): $(call obj,$(INIT_SRC) $(LIB_SRC)) $(LLHTTP_OBJ)
+$(INIT): $(call obj,$(INIT_SRC)) $(call modlib,lib) $(LLHTTP_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(INIT_LIBS)
 
@@ -98,11 +104,16 @@ $(BUILD)/fixtures/%/bootstrap: tests/fixtures/%.c $(RT_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -Iruntimes/c $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RT_A)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
+# tests/unit/test-MODULE[-what].c links MODULE's archive and lib's (and may
+# #include the source it tests to reach static functions).
+unit_mod = $(word 2,$(subst -, ,$(notdir $(1))))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(call modlib,$$(call unit_mod,%)) $(call modlib,lib) $(LLHTTP_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(CORE_A) $(DAEMON_LIBS) -lcmocka
+		$(call LINK_GROUP,$(call modlib,$(call unit_mod,$*)) $(call modlib,lib)) \
+		$(LLHTTP_OBJ) $(DAEMON_LIBS) -lcmocka
 
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)

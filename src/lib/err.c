@@ -48,7 +48,7 @@ err_setmsg(struct err *err, int code, const char *fmt, ...)
 int
 err_wrap(struct err *err, const char *fmt, ...)
 {
-	char prefix[128], old[sizeof(err->msg)];
+	char prefix[128], joined[sizeof(prefix) + sizeof(err->msg) + 2];
 	va_list ap;
 
 	if (err->code == 0)
@@ -56,8 +56,9 @@ err_wrap(struct err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	snprintf(joined, sizeof(joined), "%s: %s", prefix, err->msg);
+	/* Truncating keeps the outer context, which names what was being done. */
+	snprintf(err->msg, sizeof(err->msg), "%.*s", (int)sizeof(err->msg) - 1, joined);
 	return -err->code;
 }
 

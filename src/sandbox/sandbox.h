@@ -1,0 +1,94 @@
+/*
+ * The sandbox: isolated process trees for function instances.
+ *
+ * sandbox_start() forks a small privileged spawner process at daemon start-up,
+ * before the daemon grows (fork cost scales with the parent's page tables; from
+ * a small process it is ~0.6 ms). The daemon talks to the spawner over one
+ * SOCK_SEQPACKET socket: it sends spawn requests and receives events.
+ * Everything here is non-blocking and loop-agnostic: the caller watches
+ * sandbox_client.fd for readability (uv_poll in the daemon) and calls
+ * sandbox_read_event() until it returns -EAGAIN.
+ *
+ * Each instance is: new user, mount, pid, ipc, uts and network namespaces; a
+ * read-only root from the host's /usr (and the merged-usr symlinks), a minimal
+ * /etc, the code read-only at /var/task, an optional runtime read-only at
+ * /var/runtime, a tmpfs /tmp, /proc, a /dev with null, zero, full, random and
+ * urandom; loopback up; its own cgroup with a memory and pids limit; and
+ * hearth-init as PID 1, running as an unprivileged uid with no capabilities.
+ *
+ * This module knows nothing of HTTP, SQL or functions: it starts and ends
+ * process trees. Not thread-safe; use from the loop thread only.
+ */
+#ifndef HEARTH_SANDBOX_H
+#define HEARTH_SANDBOX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+struct sandbox_config {
+	const char *state_dir;	/* daemon-private dir the sandbox may use (root skeleton, /etc) */
+	const char *init_path;	/* host path of the hearth-init binary */
+};
+
+struct sandbox_client {
+	int fd;			/* control socket to the spawner; watch for POLLIN */
+	pid_t spawner_pid;
+	int cgroup_version;	/* 1 or 2, as detected by the spawner */
+};
+
+struct sandbox_spec {
+	uint64_t id;			/* unique per daemon run; names the cgroup */
+	const char *code_dir;		/* host dir, bound read-only at /var/task */
+	const char *runtime_dir;	/* host dir bound read-only at /var/runtime, or NULL */
+	const char *const *argv;	/* runtime command run by hearth-init, NULL-terminated */
+	const char *const *envp;	/* its environment, NULL-terminated */
+	uint64_t mem_bytes;		/* memory limit of the whole instance */
+	uint64_t tmp_bytes;		/* size of the /tmp tmpfs */
+	uint32_t pids_max;
+};
+
+enum sandbox_event_kind {
+	SANDBOX_SPAWNED = 1,	/* hearth-init is running */
+	SANDBOX_SPAWN_FAILED,	/* nothing was left behind */
+	SANDBOX_EXITED,		/* hearth-init was reaped and the cgroup removed */
+};
+
+struct sandbox_event {
+	enum sandbox_event_kind kind;
+	uint64_t id;
+	pid_t pid;		/* SPAWNED: hearth-init's pid in the daemon's pid namespace */
+	int relay_fd;		/* SPAWNED: the daemon's end of the relay socket; caller owns it */
+	int pidfd;		/* SPAWNED: pidfd of hearth-init; caller owns it */
+	int cgroup_fd;		/* SPAWNED: O_PATH|O_DIRECTORY fd of the memory cgroup; caller owns it */
+	int wait_status;	/* EXITED: as from waitpid() */
+	int oom_killed;		/* EXITED: the kernel's OOM killer struck inside the instance */
+	struct err err;		/* SPAWN_FAILED: which step failed and why */
+};
+
+/* Forks the spawner. Call before creating threads or large allocations.
+ * Returns 0 or a negative errno with err filled (e.g. no cgroup controller). */
+int sandbox_start(const struct sandbox_config *cfg, struct sandbox_client *sc, struct err *err);
+
+/* Queues a spawn; the outcome arrives later as SPAWNED or SPAWN_FAILED with the
+ * same id. Borrows spec (it is serialised before return). */
+int sandbox_spawn(struct sandbox_client *sc, const struct sandbox_spec *spec, struct err *err);
+
+/* Reads one event. Returns 0 with *ev filled, -EAGAIN when none is pending,
+ * -EPIPE when the spawner is gone (fatal for the daemon). */
+int sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev);
+
+/* Ends an instance: SIGKILL to hearth-init through its pidfd (the pid namespace
+ * takes every other process with it). EXITED follows. Idempotent. */
+int sandbox_kill(int pidfd);
+
+/* Memory accounting read through the cgroup fd from SPAWNED. */
+int sandbox_mem_peak(int cgroup_fd, uint64_t *bytes);
+int sandbox_mem_current(int cgroup_fd, uint64_t *bytes);
+
+/* Asks the spawner to kill every instance, remove every cgroup and exit, and
+ * waits for it (bounded). Closes sc->fd. */
+void sandbox_stop(struct sandbox_client *sc);
+
+#endif
