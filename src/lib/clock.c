@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -24,4 +25,16 @@ clock_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+clock_iso8601(uint64_t wall_ms, char out[32])
+{
+	time_t secs = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&secs, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(wall_ms % 1000));
 }

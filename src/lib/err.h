@@ -9,6 +9,8 @@
 #ifndef HEARTH_ERR_H
 #define HEARTH_ERR_H
 
+#include <stdlib.h>
+
 #include "compiler.h"
 
 struct err {

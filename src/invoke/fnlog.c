@@ -1,0 +1,135 @@
+/*
+ * Function logs: one append-only file per function, <data>/logs/<name>.log.
+ *
+ * Every line is "<ISO time>\t<text>\n", written with one write() on an
+ * O_APPEND descriptor so readers never see half a line. A reader's cursor is
+ * a byte offset into the file, which makes `hearth logs --follow` a cheap
+ * poll. The platform's START/END/REPORT lines and the runtime's output share
+ * the file, in the order they happened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invoke/invoke-internal.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/banned.h"
+
+static int
+log_fd(struct invoke_service *svc, struct fn_entry *fe)
+{
+	char path[4096];
+
+	if (fe->log_fd >= 0)
+		return fe->log_fd;
+	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, fe->cfg.name);
+	fe->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fe->log_fd < 0)
+		log_error("cannot open log '%s': %s", path, strerror(errno));
+	return fe->log_fd;
+}
+
+static void
+emit(struct invoke_service *svc, const char *name, struct buf *line)
+{
+	struct fn_entry *fe = invoke__fn(svc, name);
+	int fd;
+
+	if (!fe)
+		return;	/* deleted while an instance still talked */
+	fd = log_fd(svc, fe);
+	if (fd < 0)
+		return;
+	if (write(fd, line->ptr, line->len) < 0)
+		log_error("cannot write the log of '%s': %s", name, strerror(errno));
+}
+
+static void
+stamp(struct buf *b)
+{
+	char ts[32];
+
+	clock_iso8601(clock_wall_ms(), ts);
+	buf_adds(b, ts);
+	buf_addch(b, '\t');
+}
+
+void
+invoke__log_line(struct invoke_service *svc, const char *name, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	stamp(&b);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	buf_addch(&b, '\n');
+	emit(svc, name, &b);
+	buf_release(&b);
+}
+
+void
+invoke__log_raw(struct invoke_service *svc, const char *name, const char *request_id,
+		struct str line)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	stamp(&b);
+	if (request_id) {
+		buf_adds(&b, request_id);
+		buf_addch(&b, '\t');
+	}
+	/* A stray newline or NUL would break the one-line-per-entry format. */
+	for (i = 0; i < line.len; i++)
+		buf_addch(&b, line.ptr[i] == '\n' || line.ptr[i] == '\0' ? ' ' : line.ptr[i]);
+	buf_addch(&b, '\n');
+	emit(svc, name, &b);
+	buf_release(&b);
+}
+
+int
+invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
+		 size_t max_bytes, struct buf *out, struct err *err)
+{
+	char path[4096];
+	struct stat st;
+	size_t want, start = out->len, keep;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return err_set(err, errno, "cannot open log of '%s'", name);
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size <= *cursor) {
+		close(fd);
+		return 0;
+	}
+	want = MIN(max_bytes, (size_t)((uint64_t)st.st_size - *cursor));
+	buf_grow(out, want);
+	n = pread(fd, out->ptr + out->len, want, (off_t)*cursor);
+	close(fd);
+	if (n < 0)
+		return err_set(err, errno, "cannot read log of '%s'", name);
+	buf_setlen(out, out->len + (size_t)n);
+	/* Hand out whole lines only; the rest is read next time. */
+	keep = out->len;
+	while (keep > start && out->ptr[keep - 1] != '\n')
+		keep--;
+	if (keep == start && (size_t)n == max_bytes)
+		keep = out->len;	/* one line longer than max_bytes: give it anyway */
+	buf_setlen(out, keep);
+	*cursor += keep - start;
+	return 0;
+}

@@ -1,0 +1,332 @@
+/*
+ * One synchronous invocation, from submit to answer.
+ *
+ * The call is submitted to the pool at once. A timer first caps the cold
+ * start (Lambda gives a runtime 10 s to initialise), then, once the call is
+ * dispatched, the function's own timeout. Whatever ends the call (an answer,
+ * an error, the instance dying, the timer) ends it once: `finished` guards
+ * the callback, and the invocation is freed from its timer's close callback
+ * because libuv may still hold the handle.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "invoke/invoke-internal.h"
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/id.h"
+#include "lib/log.h"
+#include "lib/relay.h"
+#include "lib/banned.h"
+
+#define INIT_TIMEOUT_MS 10000
+
+struct invocation {
+	struct pool_call call;		/* first: the pool hands back &inv->call */
+	struct invoke_service *svc;
+	char request_id[37];
+	char *name;
+	uint32_t memory_mb, timeout_s;
+	struct buf payload;
+	char *client_context;
+	uv_timer_t timer;
+	uint64_t submit_ns, dispatch_ns, init_ns;
+	bool dispatched, finished;
+	invoke_done_fn *done;
+	void *data;
+	struct invocation *prev, *next;
+};
+
+static struct invocation *
+from_call(struct pool_call *c)
+{
+	return (struct invocation *)c;
+}
+
+static void
+inv_closed(uv_handle_t *h)
+{
+	struct invocation *inv = h->data;
+
+	buf_release(&inv->call.frame);
+	buf_release(&inv->payload);
+	free(inv->client_context);
+	free(inv->name);
+	free(inv);
+}
+
+static void
+error_json(struct buf *out, const char *type, const char *fmt, ...) FORMAT(3, 4);
+
+static void
+error_json(struct buf *out, const char *type, const char *fmt, ...)
+{
+	char msg[512];
+	json_t *o;
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:s, s:s}", "errorMessage", msg, "errorType", type);
+	s = json_dumps(o, JSON_COMPACT);
+	buf_adds(out, s);
+	free(s);
+	json_decref(o);
+}
+
+/* Lambda's REPORT line: durations in ms with two decimals, billed rounded up
+ * to the next whole millisecond, memory in MB. */
+static void
+write_report(struct invocation *inv, uint64_t end_ns, uint64_t peak_bytes)
+{
+	struct invoke_service *svc = inv->svc;
+	uint64_t dur_ns = inv->dispatched ? end_ns - inv->dispatch_ns : 0;
+	uint64_t billed_ms = (dur_ns + 999999) / 1000000;
+	char init[64] = "";
+
+	if (billed_ms == 0)
+		billed_ms = 1;
+	if (inv->init_ns)
+		snprintf(init, sizeof(init), "\tInit Duration: %.2f ms", (double)inv->init_ns / 1e6);
+	invoke__log_line(svc, inv->name, "END RequestId: %s", inv->request_id);
+	invoke__log_line(svc, inv->name,
+			 "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %llu ms\t"
+			 "Memory Size: %u MB\tMax Memory Used: %llu MB%s",
+			 inv->request_id, (double)dur_ns / 1e6, (unsigned long long)billed_ms,
+			 inv->memory_mb, (unsigned long long)((peak_bytes + (1 << 20) - 1) >> 20),
+			 init);
+}
+
+/* Ends the invocation: report, answer the caller, unlink, free later. */
+static void
+finish(struct invocation *inv, const char *function_error, struct str body, uint64_t peak)
+{
+	struct invoke_service *svc = inv->svc;
+	struct invoke_result r = { 0 };
+
+	if (inv->finished)
+		return;
+	inv->finished = true;
+	uv_timer_stop(&inv->timer);
+	if (inv->dispatched)
+		write_report(inv, clock_mono_ns(), peak);
+	r.status = 200;
+	r.function_error = function_error;
+	r.body = body;
+	r.request_id = inv->request_id;
+	r.executed_version = "$LATEST";
+	if (inv->prev)
+		inv->prev->next = inv->next;
+	else
+		svc->inflight = inv->next;
+	if (inv->next)
+		inv->next->prev = inv->prev;
+	svc->ninflight--;
+	inv->done(&r, inv->data);
+	uv_close((uv_handle_t *)&inv->timer, inv_closed);
+}
+
+static void
+timer_fired(uv_timer_t *t)
+{
+	struct invocation *inv = t->data;
+	struct buf body = BUF_INIT;
+	uint64_t peak = pool_call_abort(&inv->call);
+	char ts[32];
+
+	clock_iso8601(clock_wall_ms(), ts);
+	if (inv->dispatched) {
+		invoke__log_line(inv->svc, inv->name, "%s Task timed out after %u.00 seconds",
+				 inv->request_id, inv->timeout_s);
+		error_json(&body, "Sandbox.Timedout", "%s %s Task timed out after %u.00 seconds", ts,
+			   inv->request_id, inv->timeout_s);
+	} else {
+		invoke__log_line(inv->svc, inv->name, "%s Init timed out after %u.00 seconds",
+				 inv->request_id, INIT_TIMEOUT_MS / 1000);
+		error_json(&body, "Runtime.InitTimeout",
+			   "RequestId: %s Error: the runtime did not become ready within %u seconds",
+			   inv->request_id, INIT_TIMEOUT_MS / 1000);
+	}
+	finish(inv, "Unhandled", str_from(body.ptr, body.len), peak);
+	buf_release(&body);
+}
+
+static void
+hook_dispatched(struct pool_call *c, uint64_t init_ns)
+{
+	struct invocation *inv = from_call(c);
+	uint64_t deadline_ms;
+	size_t start;
+	char arn[256];
+
+	inv->dispatched = true;
+	inv->dispatch_ns = clock_mono_ns();
+	inv->init_ns = init_ns;
+	deadline_ms = clock_wall_ms() + (uint64_t)inv->timeout_s * 1000;
+	snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:000000000000:function:%s", inv->svc->cfg.region,
+		 inv->name);
+	buf_reset(&c->frame);
+	start = relay_begin(&c->frame, RELAY_INVOKE);
+	relay_puts(&c->frame, RELAY_T_ID, inv->request_id);
+	relay_putu64(&c->frame, RELAY_T_DEADLINE_MS, deadline_ms);
+	relay_puts(&c->frame, RELAY_T_ARN, arn);
+	relay_puts(&c->frame, RELAY_T_TRACE, "Root=1-00000000-000000000000000000000000;Sampled=0");
+	if (inv->client_context)
+		relay_puts(&c->frame, RELAY_T_CLIENT_CTX, inv->client_context);
+	relay_put(&c->frame, RELAY_T_BODY, inv->payload.ptr, inv->payload.len);
+	relay_end(&c->frame, start);
+	invoke__log_line(inv->svc, inv->name, "START RequestId: %s Version: $LATEST", inv->request_id);
+	uv_timer_start(&inv->timer, timer_fired, (uint64_t)inv->timeout_s * 1000, 0);
+}
+
+static void
+hook_done(struct pool_call *c, const struct pool_result *r)
+{
+	struct invocation *inv = from_call(c);
+	struct buf body = BUF_INIT;
+
+	switch (r->kind) {
+	case POOL_RESPONSE:
+		finish(inv, NULL, r->body, r->mem_peak_bytes);
+		break;
+	case POOL_ERROR:
+		finish(inv, "Unhandled", r->body, r->mem_peak_bytes);
+		break;
+	case POOL_INIT_ERROR:
+		invoke__log_line(inv->svc, inv->name, "INIT_REPORT RequestId: %s Status: error "
+				 "Error Type: %.*s", inv->request_id, (int)r->errtype.len,
+				 r->errtype.ptr ? r->errtype.ptr : "");
+		if (r->body.len) {
+			finish(inv, "Unhandled", r->body, r->mem_peak_bytes);
+		} else {
+			error_json(&body, "Runtime.Unknown", "RequestId: %s Error: the runtime "
+				   "failed to initialise", inv->request_id);
+			finish(inv, "Unhandled", str_from(body.ptr, body.len), r->mem_peak_bytes);
+		}
+		break;
+	case POOL_DIED:
+		invoke__log_line(inv->svc, inv->name, "RequestId: %s Error: %s", inv->request_id,
+				 r->reason);
+		error_json(&body, r->oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+			   "RequestId: %s Error: %s", inv->request_id, r->reason);
+		finish(inv, "Unhandled", str_from(body.ptr, body.len), r->mem_peak_bytes);
+		break;
+	}
+	buf_release(&body);
+}
+
+/* Output outside any call (the init phase) is untagged, as on Lambda. */
+static void
+hook_log(void *data, const char *fn_name, struct pool_call *c, int stream, struct str line)
+{
+	(void)stream;
+	invoke__log_raw(data, fn_name, c ? from_call(c)->request_id : NULL, line);
+}
+
+const struct pool_hooks invoke__pool_hooks = {
+	.dispatched = hook_dispatched,
+	.done = hook_done,
+	.log = hook_log,
+};
+
+int
+invoke_sync(struct invoke_service *svc, const char *name, const void *payload, size_t len,
+	    const char *client_context, invoke_done_fn *done, void *data, struct err *err)
+{
+	struct fn_entry *fe = invoke__fn(svc, name);
+	struct invocation *inv;
+
+	if (!fe)
+		return err_setmsg(err, ENOENT, "function '%s' does not exist", name);
+	if (svc->draining)
+		return err_setmsg(err, EAGAIN, "the platform is shutting down");
+	inv = xcalloc(1, sizeof(*inv));
+	inv->svc = svc;
+	id_uuid(inv->request_id);
+	inv->call.request_id = inv->request_id;
+	buf_init(&inv->call.frame);
+	inv->name = xstrdup(name);
+	inv->memory_mb = fe->cfg.memory_mb;
+	inv->timeout_s = fe->cfg.timeout_s;
+	buf_init(&inv->payload);
+	buf_add(&inv->payload, payload, len);
+	inv->client_context = client_context ? xstrdup(client_context) : NULL;
+	inv->done = done;
+	inv->data = data;
+	inv->submit_ns = clock_mono_ns();
+	uv_timer_init(svc->loop, &inv->timer);
+	inv->timer.data = inv;
+	inv->next = svc->inflight;
+	if (inv->next)
+		inv->next->prev = inv;
+	svc->inflight = inv;
+	svc->ninflight++;
+	uv_timer_start(&inv->timer, timer_fired, INIT_TIMEOUT_MS, 0);
+	pool_submit(invoke__pool_fn(svc, fe), &inv->call);
+	return 0;
+}
+
+struct pool *
+invoke_pool(struct invoke_service *svc)
+{
+	return svc->pool;
+}
+
+size_t
+invoke_inflight(const struct invoke_service *svc)
+{
+	return svc->ninflight;
+}
+
+void
+invoke_drain(struct invoke_service *svc)
+{
+	svc->draining = true;
+	invoke__async_stop(svc);
+}
+
+int
+invoke_service_new(struct invoke_service **out, uv_loop_t *loop, struct store *st,
+		   struct sandbox_client *sc, const struct invoke_config *cfg, struct err *err)
+{
+	struct invoke_service *svc = xcalloc(1, sizeof(*svc));
+
+	svc->loop = loop;
+	svc->store = st;
+	svc->cfg = *cfg;
+	map_init(&svc->fns);
+	svc->log_dir = xasprintf("%s/logs", cfg->data_dir);
+	if (mkdir(svc->log_dir, 0700) < 0 && errno != EEXIST) {
+		err_set(err, errno, "cannot create '%s'", svc->log_dir);
+		free(svc->log_dir);
+		free(svc);
+		return -err->code;
+	}
+	svc->pool = pool_new(loop, sc, &invoke__pool_hooks, svc);
+	if (invoke__load(svc, err) < 0 || invoke__async_start(svc, err) < 0) {
+		invoke_service_free(svc);
+		return -err->code;
+	}
+	*out = svc;
+	return 0;
+}
+
+void
+invoke_service_free(struct invoke_service *svc)
+{
+	if (!svc)
+		return;
+	if (svc->ninflight)
+		BUG("invoke_service_free with calls in flight");
+	invoke__async_stop(svc);
+	invoke__registry_release(svc);
+	pool_free(svc->pool);
+	free(svc->log_dir);
+	/* The async timer is closed by async_stop; its close callback frees svc. */
+	invoke__async_free(svc);
+}

@@ -1,0 +1,91 @@
+/*
+ * One invocation's life: from a request for a function to its answer.
+ *
+ * invoke_sync() finds the function, hands the call to the pool, arms the
+ * timeout, writes Lambda's START/END/REPORT log lines and tells the caller the
+ * result. invoke_async() commits the event to the store first (so it survives
+ * a crash of the daemon), then runs it soon after through the same path,
+ * retrying on failure with backoff.
+ *
+ * The registry of deployed functions also lives here: the daemon keeps every
+ * function's configuration in memory (the store is the durable copy) so the
+ * hot path never touches SQL.
+ *
+ * Loop thread only.
+ */
+#ifndef HEARTH_INVOKE_H
+#define HEARTH_INVOKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "pool/pool.h"
+#include "store/store.h"
+
+#define INVOKE_MAX_SYNC_PAYLOAD (6u * 1024 * 1024)
+#define INVOKE_MAX_ASYNC_PAYLOAD (256u * 1024)
+
+struct invoke_config {
+	const char *data_dir;
+	const char *code_root;		/* where code_unpack() puts trees */
+	const char *runtimes_dir;	/* holds python/, node/ bootstraps; may be NULL */
+	const char *region;		/* AWS_REGION given to functions */
+	uint64_t keepalive_ms;		/* default keep-alive when a function sets none */
+	uint64_t retry_base_ms;		/* first async retry delay (doubles), Lambda: 60 s */
+	uint32_t async_max_attempts;	/* Lambda: 3 (the call and two retries) */
+};
+
+struct invoke_service;
+
+struct invoke_result {
+	int status;			/* HTTP status for the caller: 200 */
+	const char *function_error;	/* NULL, or "Unhandled" */
+	struct str body;		/* the function's answer or the error JSON; valid in the callback */
+	const char *request_id;
+	const char *executed_version;
+};
+
+typedef void invoke_done_fn(const struct invoke_result *r, void *data);
+
+/* Creates the service and the pool it drives (borrows st and sc), and loads
+ * the deployed functions from the store. */
+int invoke_service_new(struct invoke_service **out, uv_loop_t *loop, struct store *st,
+		       struct sandbox_client *sc, const struct invoke_config *cfg, struct err *err);
+struct pool *invoke_pool(struct invoke_service *svc);
+/* Frees the service and its pool; call once pool_stop() has completed. */
+void invoke_service_free(struct invoke_service *svc);
+
+/* The registry. fn is borrowed and copied; the function's instances of older
+ * revisions finish their calls and are not reused. */
+void invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn);
+void invoke_fn_remove(struct invoke_service *svc, const char *name);
+const struct fn_config *invoke_fn_get(struct invoke_service *svc, const char *name);
+/* Validates a runtime name; -EINVAL with a message when hearth cannot run it. */
+int invoke_runtime_check(struct invoke_service *svc, const char *runtime, struct err *err);
+
+/* Runs name with payload (copied). Returns -ENOENT if there is no such
+ * function; otherwise 0, and done(data) is called exactly once, later, from
+ * the loop. client_context (base64 JSON) may be NULL. */
+int invoke_sync(struct invoke_service *svc, const char *name, const void *payload, size_t len,
+		const char *client_context, invoke_done_fn *done, void *data, struct err *err);
+
+/* Commits an event for name and schedules it. Fills request_id (37 bytes).
+ * The event is durable when this returns 0. */
+int invoke_async(struct invoke_service *svc, const char *name, const void *payload, size_t len,
+		 char request_id[37], struct err *err);
+
+/* Stops new calls from starting (shutdown): sync calls get an error, async events wait in the store. */
+void invoke_drain(struct invoke_service *svc);
+/* Number of calls in flight. */
+size_t invoke_inflight(const struct invoke_service *svc);
+
+/* Function logs: reads complete lines after byte offset *cursor (0 = start), at
+ * most max_bytes, appending them to out (each ending in '\n') and advancing
+ * *cursor. -ENOENT when the function has no log yet (not an error for callers). */
+int invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
+		     size_t max_bytes, struct buf *out, struct err *err);
+
+#endif

@@ -1,0 +1,833 @@
+/*
+ * Instances and their life: spawn, dispatch, keep-alive, death.
+ *
+ * An instance moves STARTING -> IDLE <-> BUSY -> FINISHING -> IDLE ... and
+ * finally to ENDING, where it waits for the spawner's EXITED event before it
+ * is freed. FINISHING is the short span between the runtime's answer and its
+ * next request for work: a call arriving then is queued on that instance
+ * rather than paying for a cold start, because the runtime is about to ask.
+ *
+ * Every write to a relay socket is appended to the instance's output buffer
+ * and flushed once per loop iteration from a uv_check handle: a burst of
+ * calls costs one write per instance, not one per call (DESIGN.md section 7).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/relay.h"
+#include "pool/pool.h"
+#include "lib/banned.h"
+
+enum inst_state { INST_STARTING, INST_IDLE, INST_BUSY, INST_FINISHING, INST_ENDING };
+
+static const char *const state_names[] = { "starting", "idle", "busy", "busy", "ending" };
+
+struct pool_fn {
+	struct pool *pool;
+	char *name;
+	uint64_t revision;
+	char *code_dir, *runtime_dir;
+	char **argv, **envp;
+	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
+	uint32_t pids_max;
+	bool retired;
+	size_t ninst;
+	struct pool_fn *next;		/* pool->fns */
+};
+
+struct instance {
+	struct pool *pool;
+	struct pool_fn *fn;
+	uint64_t id;
+	enum inst_state state;
+	int pid, pidfd, cgroup_fd, relay_fd;
+	uv_poll_t poll;
+	bool poll_open, poll_writing;
+	uv_timer_t keepalive;
+	bool timer_open;
+	int closing;			/* handles still to close before free */
+	struct buf in, out;
+	bool dirty;			/* out has bytes to flush this iteration */
+	bool exited;			/* spawner reported EXITED */
+	bool oom;
+	char exit_reason[96];		/* from the runtime's RELAY_EXIT */
+	struct buf init_error_type, init_error_body;
+	bool init_failed;
+	uint64_t spawn_ns, calls, created_ms;
+	struct pool_call *call;		/* in flight, or assigned while STARTING */
+	struct pool_call *queued;	/* waits for FINISHING -> IDLE */
+	struct instance *next;		/* pool->insts */
+	struct instance *next_dirty;
+};
+
+struct pool {
+	uv_loop_t *loop;
+	struct sandbox_client *sc;
+	const struct pool_hooks *hooks;
+	void *hooks_data;
+	uv_poll_t sc_poll;
+	uv_check_t flusher;
+	struct pool_fn *fns;
+	struct instance *insts;
+	struct instance *dirty;
+	size_t ninst;
+	uint64_t next_id;
+	bool stopping;
+	void (*stopped_cb)(void *);
+	void *stopped_data;
+};
+
+static void inst_end(struct instance *in, const char *why);
+static void inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns);
+
+static char **
+dup_vec(const char *const *v)
+{
+	size_t n = 0, i;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void
+free_vec(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+fn_free(struct pool_fn *fn)
+{
+	struct pool_fn **pp;
+
+	for (pp = &fn->pool->fns; *pp; pp = &(*pp)->next) {
+		if (*pp == fn) {
+			*pp = fn->next;
+			break;
+		}
+	}
+	free(fn->name);
+	free(fn->code_dir);
+	free(fn->runtime_dir);
+	free_vec(fn->argv);
+	free_vec(fn->envp);
+	free(fn);
+}
+
+static void
+maybe_stopped(struct pool *p)
+{
+	if (p->stopping && p->ninst == 0 && p->stopped_cb) {
+		void (*cb)(void *) = p->stopped_cb;
+
+		p->stopped_cb = NULL;
+		cb(p->stopped_data);
+	}
+}
+
+static void
+inst_closed(uv_handle_t *h)
+{
+	struct instance *in = h->data;
+	struct pool *p = in->pool;
+	struct pool_fn *fn = in->fn;
+
+	if (--in->closing > 0)
+		return;
+	buf_release(&in->in);
+	buf_release(&in->out);
+	buf_release(&in->init_error_type);
+	buf_release(&in->init_error_body);
+	free(in);
+	p->ninst--;
+	if (--fn->ninst == 0 && fn->retired)
+		fn_free(fn);
+	maybe_stopped(p);
+}
+
+/* Unlinks and frees an instance whose process is gone. */
+static void
+inst_free(struct instance *in)
+{
+	struct pool *p = in->pool;
+	struct instance **pp;
+
+	for (pp = &p->insts; *pp; pp = &(*pp)->next) {
+		if (*pp == in) {
+			*pp = in->next;
+			break;
+		}
+	}
+	for (pp = &p->dirty; *pp; pp = &(*pp)->next_dirty) {
+		if (*pp == in) {
+			*pp = in->next_dirty;
+			break;
+		}
+	}
+	if (in->relay_fd >= 0)
+		close(in->relay_fd);
+	if (in->pidfd >= 0)
+		close(in->pidfd);
+	if (in->cgroup_fd >= 0)
+		close(in->cgroup_fd);
+	in->relay_fd = in->pidfd = in->cgroup_fd = -1;
+	/* The handles may be closed already (by inst_end); count what remains. */
+	in->closing = 1;
+	if (in->poll_open) {
+		in->poll_open = false;
+		in->closing++;
+		uv_close((uv_handle_t *)&in->poll, inst_closed);
+	}
+	if (in->timer_open) {
+		in->timer_open = false;
+		in->closing++;
+		uv_close((uv_handle_t *)&in->keepalive, inst_closed);
+	}
+	inst_closed((uv_handle_t *)&in->keepalive);
+}
+
+static uint64_t
+inst_peak(struct instance *in)
+{
+	uint64_t v = 0;
+
+	if (in->cgroup_fd >= 0)
+		sandbox_mem_peak(in->cgroup_fd, &v);
+	return v;
+}
+
+static void
+call_done(struct instance *in, struct pool_call *c, struct pool_result *r)
+{
+	c->inst = NULL;
+	r->mem_peak_bytes = inst_peak(in);
+	in->pool->hooks->done(c, r);
+}
+
+static void
+mark_dirty(struct instance *in)
+{
+	if (!in->dirty) {
+		in->dirty = true;
+		in->next_dirty = in->pool->dirty;
+		in->pool->dirty = in;
+	}
+}
+
+static void
+keepalive_fired(uv_timer_t *t)
+{
+	struct instance *in = t->data;
+
+	if (in->state == INST_IDLE) {
+		log_debug("instance %llu of '%s' idle past keep-alive, ending", (unsigned long long)in->id,
+			  in->fn->name);
+		inst_end(in, NULL);
+	}
+}
+
+/* The runtime asked for work: hand it the queued call or go idle. */
+static void
+inst_ready(struct instance *in)
+{
+	struct pool_call *c;
+	uint64_t init_ns = 0;
+
+	if (in->state == INST_STARTING) {
+		init_ns = clock_mono_ns() - in->spawn_ns;
+		c = in->call;
+		in->call = NULL;
+	} else {
+		c = in->queued;
+		in->queued = NULL;
+	}
+	in->state = INST_IDLE;
+	/* A call submitted before the function was retired still runs here. */
+	if (c) {
+		inst_dispatch(in, c, init_ns);
+		return;
+	}
+	if (in->fn->retired || in->pool->stopping) {
+		inst_end(in, NULL);
+		return;
+	}
+	uv_timer_start(&in->keepalive, keepalive_fired, in->fn->keepalive_ms, 0);
+}
+
+/* The hook runs before the frame is queued so the caller can stamp the
+ * deadline at the moment the call really starts. */
+static void
+inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns)
+{
+	uv_timer_stop(&in->keepalive);
+	in->state = INST_BUSY;
+	in->call = c;
+	c->inst = in;
+	in->calls++;
+	in->pool->hooks->dispatched(c, init_ns);
+	buf_add(&in->out, c->frame.ptr, c->frame.len);
+	mark_dirty(in);
+}
+
+static void
+on_frame(struct instance *in, const struct relay_msg *m)
+{
+	struct pool_result r = { 0 };
+	struct pool_call *c = in->call;
+
+	switch (m->type) {
+	case RELAY_NEXT:
+		if (in->state == INST_STARTING || in->state == INST_FINISHING)
+			inst_ready(in);
+		/* A NEXT while BUSY would be a runtime asking twice; init dedups. */
+		return;
+	case RELAY_RESPONSE:
+	case RELAY_ERROR:
+		if (in->state != INST_BUSY || !c || !str_eqs(m->f[RELAY_T_ID], c->request_id))
+			return;	/* hearth-init already answered 400 for a stale id */
+		in->call = NULL;
+		in->state = INST_FINISHING;
+		r.kind = m->type == RELAY_RESPONSE ? POOL_RESPONSE : POOL_ERROR;
+		r.body = m->f[RELAY_T_BODY];
+		r.errtype = m->f[RELAY_T_ERRTYPE];
+		call_done(in, c, &r);
+		return;
+	case RELAY_INIT_ERROR:
+		in->init_failed = true;
+		buf_reset(&in->init_error_type);
+		buf_reset(&in->init_error_body);
+		buf_addstr(&in->init_error_type, m->f[RELAY_T_ERRTYPE]);
+		buf_addstr(&in->init_error_body, m->f[RELAY_T_BODY]);
+		if (c) {
+			in->call = NULL;
+			r.kind = POOL_INIT_ERROR;
+			r.body = m->f[RELAY_T_BODY];
+			r.errtype = m->f[RELAY_T_ERRTYPE];
+			call_done(in, c, &r);
+		}
+		inst_end(in, NULL);
+		return;
+	case RELAY_LOG:
+		in->pool->hooks->log(in->pool->hooks_data, in->fn->name, c, str_eqs(m->f[RELAY_T_STREAM], "2") ? 2 : 1,
+				     m->f[RELAY_T_BODY]);
+		return;
+	case RELAY_EXIT:
+		snprintf(in->exit_reason, sizeof(in->exit_reason), "%.*s", (int)m->f[RELAY_T_STATUS].len,
+			 m->f[RELAY_T_STATUS].ptr ? m->f[RELAY_T_STATUS].ptr : "");
+		inst_end(in, NULL);
+		return;
+	default:
+		inst_end(in, "unexpected frame from hearth-init");
+		return;
+	}
+}
+
+/* Reads and handles what the relay has. Returns -1 once the instance is ending. */
+static int
+relay_read(struct instance *in)
+{
+	for (;;) {
+		struct relay_msg m;
+		size_t off = 0;
+		ssize_t n;
+
+		buf_grow(&in->in, 64 * 1024);
+		n = read(in->relay_fd, in->in.ptr + in->in.len, in->in.cap - in->in.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			inst_end(in, NULL);
+			return -1;
+		}
+		buf_setlen(&in->in, in->in.len + (size_t)n);
+		for (;;) {
+			ssize_t used = relay_parse(in->in.ptr + off, in->in.len - off, &m);
+
+			if (used == 0)
+				break;
+			if (used < 0) {
+				inst_end(in, "garbage on the relay socket");
+				return -1;
+			}
+			off += (size_t)used;
+			on_frame(in, &m);
+			if (in->state == INST_ENDING || in->relay_fd < 0)
+				return -1;
+		}
+		buf_consume(&in->in, off);
+	}
+}
+
+static int
+relay_flush(struct instance *in)
+{
+	while (in->out.len) {
+		ssize_t n = write(in->relay_fd, in->out.ptr, in->out.len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			in->poll_writing = true;
+			return 1;
+		}
+		if (n < 0) {
+			inst_end(in, NULL);
+			return -1;
+		}
+		buf_consume(&in->out, (size_t)n);
+	}
+	in->poll_writing = false;
+	return 0;
+}
+
+static void relay_event(uv_poll_t *h, int status, int events);
+
+static void
+relay_watch(struct instance *in)
+{
+	if (in->poll_open)
+		uv_poll_start(&in->poll, UV_READABLE | (in->poll_writing ? UV_WRITABLE : 0), relay_event);
+}
+
+static void
+relay_event(uv_poll_t *h, int status, int events)
+{
+	struct instance *in = h->data;
+
+	if (status < 0) {
+		inst_end(in, NULL);
+		return;
+	}
+	if ((events & UV_WRITABLE) && relay_flush(in) < 0)
+		return;
+	if ((events & UV_READABLE) && relay_read(in) < 0)
+		return;
+	relay_watch(in);
+}
+
+static void
+flush_dirty(uv_check_t *h)
+{
+	struct pool *p = h->data;
+
+	while (p->dirty) {
+		struct instance *in = p->dirty;
+		bool was_writing;
+
+		p->dirty = in->next_dirty;
+		in->dirty = false;
+		if (in->relay_fd < 0 || in->state == INST_ENDING)
+			continue;
+		was_writing = in->poll_writing;
+		if (relay_flush(in) < 0)
+			continue;
+		if (in->poll_writing != was_writing)
+			relay_watch(in);
+	}
+}
+
+/* Starts ending an instance: kill it and wait for EXITED. Idempotent. If why is
+ * set it is logged: the daemon, not the function, decided. */
+static void
+inst_end(struct instance *in, const char *why)
+{
+	if (in->state == INST_ENDING)
+		return;
+	if (why)
+		log_warn("instance %llu of '%s': %s", (unsigned long long)in->id, in->fn->name, why);
+	in->state = INST_ENDING;
+	if (in->timer_open)
+		uv_timer_stop(&in->keepalive);
+	if (in->poll_open)
+		uv_poll_stop(&in->poll);
+	if (in->pidfd >= 0)
+		sandbox_kill(in->pidfd);
+}
+
+static void
+describe_exit(const struct instance *in, char *out, size_t n)
+{
+	const char *r = in->exit_reason;
+	int num;
+
+	if (in->oom)
+		snprintf(out, n, "Runtime exited with error: signal: killed (out of memory)");
+	else if (sscanf(r, "signal %d", &num) == 1)
+		snprintf(out, n, "Runtime exited with error: signal: %s", strsignal(num));
+	else if (sscanf(r, "exit %d", &num) == 1)
+		snprintf(out, n, "Runtime exited with error: exit status %d", num);
+	else
+		snprintf(out, n, "Runtime exited without providing a reason");
+}
+
+/* The spawner reaped hearth-init: the instance is gone. Fail or requeue its calls. */
+static void
+inst_exited(struct instance *in, const struct sandbox_event *ev)
+{
+	struct pool_call *c, *q;
+	char reason[160];
+
+	in->exited = true;
+	in->oom = ev->oom_killed;
+	/* Frames may still sit in the socket (a last response, the EXIT status):
+	 * read them before deciding what the caller is told. An instance we ended
+	 * ourselves has nothing more to say that matters. */
+	if (in->relay_fd >= 0 && in->state != INST_ENDING)
+		relay_read(in);
+	in->state = INST_ENDING;
+	c = in->call;
+	q = in->queued;
+	in->call = in->queued = NULL;
+	if (c) {
+		struct pool_result r = { 0 };
+
+		if (in->pool->stopping)
+			snprintf(reason, sizeof(reason), "the platform is shutting down");
+		else
+			describe_exit(in, reason, sizeof(reason));
+		if (in->init_failed) {
+			r.kind = POOL_INIT_ERROR;
+			r.errtype = str_from(in->init_error_type.ptr, in->init_error_type.len);
+			r.body = str_from(in->init_error_body.ptr, in->init_error_body.len);
+		} else {
+			r.kind = POOL_DIED;
+			r.reason = reason;
+			r.oom = in->oom;
+		}
+		call_done(in, c, &r);
+	}
+	/* A queued call never reached this runtime: give it another instance. */
+	if (q) {
+		q->inst = NULL;
+		pool_submit(in->fn, q);
+	}
+	inst_free(in);
+}
+
+static struct instance *
+inst_find(struct pool *p, uint64_t id)
+{
+	struct instance *in;
+
+	for (in = p->insts; in; in = in->next)
+		if (in->id == id)
+			return in;
+	return NULL;
+}
+
+static void
+on_spawned(struct pool *p, struct sandbox_event *ev)
+{
+	struct instance *in = inst_find(p, ev->id);
+
+	if (!in) {
+		/* Cannot happen: instances live until EXITED. Do not leak the sandbox. */
+		sandbox_kill(ev->pidfd);
+		close(ev->pidfd);
+		close(ev->relay_fd);
+		close(ev->cgroup_fd);
+		return;
+	}
+	in->pid = ev->pid;
+	in->pidfd = ev->pidfd;
+	in->relay_fd = ev->relay_fd;
+	in->cgroup_fd = ev->cgroup_fd;
+	if (in->state == INST_ENDING) {
+		sandbox_kill(in->pidfd);
+		return;
+	}
+	uv_poll_init(p->loop, &in->poll, in->relay_fd);
+	in->poll.data = in;
+	in->poll_open = true;
+	relay_watch(in);
+}
+
+static void
+on_spawn_failed(struct pool *p, struct sandbox_event *ev)
+{
+	struct instance *in = inst_find(p, ev->id);
+	struct pool_call *c;
+
+	if (!in)
+		return;
+	log_error("cannot start an instance of '%s': %s", in->fn->name, ev->err.msg);
+	c = in->call;
+	in->call = NULL;
+	in->state = INST_ENDING;
+	if (c) {
+		struct pool_result r = { 0 };
+		char reason[300];
+
+		snprintf(reason, sizeof(reason), "cannot start the sandbox: %s", ev->err.msg);
+		r.kind = POOL_DIED;
+		r.reason = reason;
+		call_done(in, c, &r);
+	}
+	inst_free(in);
+}
+
+static void
+spawner_event(uv_poll_t *h, int status, int events)
+{
+	struct pool *p = h->data;
+	struct sandbox_event ev;
+	int r;
+
+	(void)events;
+	if (status < 0)
+		die("spawner socket failed: %s", uv_strerror(status));
+	for (;;) {
+		r = sandbox_read_event(p->sc, &ev);
+		if (r == -EAGAIN)
+			return;
+		if (r < 0) {
+			/* Without the spawner no instance can start or be reaped. */
+			log_error("the sandbox spawner is gone: %s", strerror(-r));
+			uv_poll_stop(h);
+			die("cannot continue without the sandbox spawner");
+		}
+		switch (ev.kind) {
+		case SANDBOX_SPAWNED:
+			on_spawned(p, &ev);
+			break;
+		case SANDBOX_SPAWN_FAILED:
+			on_spawn_failed(p, &ev);
+			break;
+		case SANDBOX_EXITED: {
+			struct instance *in = inst_find(p, ev.id);
+
+			if (in)
+				inst_exited(in, &ev);
+			break;
+		}
+		}
+	}
+}
+
+struct pool *
+pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_hooks *hooks, void *data)
+{
+	struct pool *p = xcalloc(1, sizeof(*p));
+
+	p->hooks_data = data;
+	p->loop = loop;
+	p->sc = sc;
+	p->hooks = hooks;
+	p->next_id = 1;
+	uv_poll_init(loop, &p->sc_poll, sc->fd);
+	p->sc_poll.data = p;
+	uv_poll_start(&p->sc_poll, UV_READABLE, spawner_event);
+	uv_check_init(loop, &p->flusher);
+	p->flusher.data = p;
+	uv_check_start(&p->flusher, flush_dirty);
+	return p;
+}
+
+struct pool_fn *
+pool_fn_new(struct pool *p, const struct pool_fn_spec *spec)
+{
+	struct pool_fn *fn = xcalloc(1, sizeof(*fn));
+
+	fn->pool = p;
+	fn->name = xstrdup(spec->name);
+	fn->revision = spec->revision;
+	fn->code_dir = xstrdup(spec->code_dir);
+	fn->runtime_dir = spec->runtime_dir ? xstrdup(spec->runtime_dir) : NULL;
+	fn->argv = dup_vec(spec->argv);
+	fn->envp = dup_vec(spec->envp);
+	fn->mem_bytes = spec->mem_bytes;
+	fn->tmp_bytes = spec->tmp_bytes;
+	fn->pids_max = spec->pids_max;
+	fn->keepalive_ms = spec->keepalive_ms;
+	fn->next = p->fns;
+	p->fns = fn;
+	return fn;
+}
+
+void
+pool_fn_retire(struct pool_fn *fn)
+{
+	struct instance *in;
+
+	fn->retired = true;
+	for (in = fn->pool->insts; in; in = in->next)
+		if (in->fn == fn && in->state == INST_IDLE)
+			inst_end(in, NULL);
+	if (fn->ninst == 0)
+		fn_free(fn);
+}
+
+static void
+inst_spawn(struct pool_fn *fn, struct pool_call *c)
+{
+	struct pool *p = fn->pool;
+	struct instance *in = xcalloc(1, sizeof(*in));
+	struct sandbox_spec spec = { 0 };
+	struct err err = ERR_INIT;
+
+	in->pool = p;
+	in->fn = fn;
+	in->id = p->next_id++;
+	in->state = INST_STARTING;
+	in->pid = 0;
+	in->pidfd = in->cgroup_fd = in->relay_fd = -1;
+	buf_init(&in->in);
+	buf_init(&in->out);
+	buf_init(&in->init_error_type);
+	buf_init(&in->init_error_body);
+	in->spawn_ns = clock_mono_ns();
+	in->created_ms = clock_mono_ms();
+	uv_timer_init(p->loop, &in->keepalive);
+	in->keepalive.data = in;
+	in->timer_open = true;
+	in->call = c;
+	c->inst = in;
+	in->next = p->insts;
+	p->insts = in;
+	p->ninst++;
+	fn->ninst++;
+
+	spec.id = in->id;
+	spec.code_dir = fn->code_dir;
+	spec.runtime_dir = fn->runtime_dir;
+	spec.argv = (const char *const *)fn->argv;
+	spec.envp = (const char *const *)fn->envp;
+	spec.mem_bytes = fn->mem_bytes;
+	spec.tmp_bytes = fn->tmp_bytes;
+	spec.pids_max = fn->pids_max;
+	if (sandbox_spawn(p->sc, &spec, &err) < 0) {
+		struct sandbox_event ev = { 0 };
+
+		ev.kind = SANDBOX_SPAWN_FAILED;
+		ev.id = in->id;
+		ev.err = err;
+		on_spawn_failed(p, &ev);
+	}
+}
+
+void
+pool_submit(struct pool_fn *fn, struct pool_call *c)
+{
+	struct instance *in, *finishing = NULL;
+
+	c->fn = fn;
+	c->inst = NULL;
+	for (in = fn->pool->insts; in; in = in->next) {
+		if (in->fn != fn)
+			continue;
+		if (in->state == INST_IDLE) {
+			inst_dispatch(in, c, 0);
+			return;
+		}
+		if (in->state == INST_FINISHING && !in->queued && !finishing)
+			finishing = in;
+	}
+	if (finishing) {
+		finishing->queued = c;
+		c->inst = finishing;
+		return;
+	}
+	inst_spawn(fn, c);
+}
+
+uint64_t
+pool_call_abort(struct pool_call *c)
+{
+	struct instance *in = c->inst;
+	uint64_t peak;
+
+	if (!in)
+		return 0;
+	peak = inst_peak(in);
+	if (in->call == c)
+		in->call = NULL;
+	if (in->queued == c) {
+		/* Never reached the runtime: the instance itself is fine. */
+		in->queued = NULL;
+		c->inst = NULL;
+		return peak;
+	}
+	c->inst = NULL;
+	inst_end(in, NULL);
+	return peak;
+}
+
+size_t
+pool_count(const struct pool *p)
+{
+	return p->ninst;
+}
+
+void
+pool_foreach(const struct pool *p, void (*cb)(const struct pool_instance_info *, void *), void *data)
+{
+	struct instance *in;
+	uint64_t now = clock_mono_ms();
+
+	for (in = p->insts; in; in = in->next) {
+		struct pool_instance_info info = {
+			.id = in->id,
+			.function = in->fn->name,
+			.revision = in->fn->revision,
+			.state = state_names[in->state],
+			.pid = in->pid,
+			.age_ms = now - in->created_ms,
+			.calls = in->calls,
+		};
+		cb(&info, data);
+	}
+}
+
+void
+pool_stop(struct pool *p, void (*cb)(void *), void *data)
+{
+	struct instance *in;
+
+	p->stopping = true;
+	p->stopped_cb = cb;
+	p->stopped_data = data;
+	for (in = p->insts; in; in = in->next)
+		inst_end(in, NULL);
+	maybe_stopped(p);
+}
+
+static void
+pool_closed(uv_handle_t *h)
+{
+	struct pool *p = h->data;
+
+	if (h == (uv_handle_t *)&p->flusher)
+		free(p);
+}
+
+void
+pool_free(struct pool *p)
+{
+	while (p->fns) {
+		struct pool_fn *fn = p->fns;
+
+		if (fn->ninst)
+			BUG("pool_free with live instances");
+		fn_free(fn);
+	}
+	/* Close callbacks run in order: the pool is freed with the last one. */
+	uv_close((uv_handle_t *)&p->sc_poll, pool_closed);
+	uv_close((uv_handle_t *)&p->flusher, pool_closed);
+}
