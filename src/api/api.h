@@ -1,0 +1,23 @@
+/*
+ * The admin API: the routes of docs/api.md on top of the HTTP server.
+ * Validates every input at the boundary; answers errors as
+ * {"error": {"code", "message"}} with a status from one table.
+ */
+#ifndef HEARTH_API_H
+#define HEARTH_API_H
+
+#include "http/http.h"
+#include "invoke/invoke.h"
+#include "store/store.h"
+
+struct api {
+	struct store *store;
+	struct invoke_service *invoke;
+	const char *code_root;
+	char token[65];
+};
+
+/* The http_handler_fn for the admin listener; data is a struct api. */
+void api_handle(struct http_request *req, void *data);
+
+#endif

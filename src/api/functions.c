@@ -1,0 +1,368 @@
+/*
+ * Functions: create or update (code as a JSON field or the raw body), get,
+ * list, delete.
+ *
+ * Order matters on create/update: validate everything, unpack the code
+ * (content addressed, so a retry costs nothing), then commit to the store,
+ * then tell the registry. A failure at any step leaves the previous
+ * revision untouched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api-internal.h"
+#include "store/code.h"
+#include "lib/err.h"
+#include "lib/banned.h"
+
+#define MAX_CODE_BYTES (50u << 20)
+#define MAX_ENV_BYTES 4096
+#define MAX_DESCRIPTION 256
+#define MAX_HANDLER 128
+
+static json_t *
+fn_json(const struct fn_config *fn)
+{
+	json_t *env = json_loads(fn->env_json ? fn->env_json : "{}", 0, NULL);
+
+	if (!json_is_object(env)) {
+		json_decref(env);
+		env = json_object();
+	}
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:o, s:s, s:I, s:I, s:I, s:I}",
+			 "name", fn->name, "runtime", fn->runtime, "handler",
+			 fn->handler ? fn->handler : "", "memory_mb", (int)fn->memory_mb,
+			 "timeout_s", (int)fn->timeout_s, "keepalive_s", (int)fn->keepalive_s,
+			 "description", fn->description ? fn->description : "", "environment", env,
+			 "code_sha256", fn->code_sha256, "code_size", (json_int_t)fn->code_size,
+			 "revision", (json_int_t)fn->revision, "created_ms",
+			 (json_int_t)fn->created_ms, "updated_ms", (json_int_t)fn->updated_ms);
+}
+
+/* Settings as they arrive, before validation; NULL/-1 = not given. */
+struct fn_input {
+	char *runtime, *handler, *description, *env_json;
+	long long memory_mb, timeout_s, keepalive_s;
+	struct buf code;
+	bool has_code;
+};
+
+static void
+input_release(struct fn_input *in)
+{
+	free(in->runtime);
+	free(in->handler);
+	free(in->description);
+	free(in->env_json);
+	buf_release(&in->code);
+}
+
+static int
+json_int_field(json_t *o, const char *k, long long *out, struct err *err)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return err_setmsg(err, EINVAL, "'%s' must be an integer", k);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int
+json_str_field(json_t *o, const char *k, char **out, struct err *err)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return err_setmsg(err, EINVAL, "'%s' must be a string", k);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int
+env_check(json_t *env, struct err *err)
+{
+	size_t total = 0;
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(env))
+		return err_setmsg(err, EINVAL, "'environment' must be an object of strings");
+	json_object_foreach(env, k, v) {
+		size_t i, n = strlen(k);
+
+		if (!json_is_string(v))
+			return err_setmsg(err, EINVAL, "environment variable '%s' must be a string", k);
+		for (i = 0; i < n; i++)
+			if (!(k[i] == '_' || (k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= 'a' && k[i] <= 'z') ||
+			      (i > 0 && k[i] >= '0' && k[i] <= '9')))
+				break;
+		if (n == 0 || i != n)
+			return err_setmsg(err, EINVAL, "invalid environment variable name '%s'", k);
+		if (strncmp(k, "AWS_", 4) == 0 || strncmp(k, "LAMBDA_", 7) == 0 ||
+		    strcmp(k, "_HANDLER") == 0 || strcmp(k, "TZ") == 0)
+			return err_setmsg(err, EINVAL, "environment variable '%s' is reserved", k);
+		total += n + json_string_length(v);
+	}
+	if (total > MAX_ENV_BYTES)
+		return err_setmsg(err, EINVAL, "environment is %zu bytes, over the 4 KB limit", total);
+	return 0;
+}
+
+static int
+parse_json_body(struct http_request *req, struct fn_input *in, struct err *err)
+{
+	json_error_t jerr;
+	json_t *o, *v;
+	int r = 0;
+
+	o = json_loadb(req->body.ptr, req->body.len, 0, &jerr);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return err_setmsg(err, EINVAL, "malformed JSON: %s", o ? "expected an object" : jerr.text);
+	}
+	if (json_str_field(o, "runtime", &in->runtime, err) < 0 ||
+	    json_str_field(o, "handler", &in->handler, err) < 0 ||
+	    json_str_field(o, "description", &in->description, err) < 0 ||
+	    json_int_field(o, "memory_mb", &in->memory_mb, err) < 0 ||
+	    json_int_field(o, "timeout_s", &in->timeout_s, err) < 0 ||
+	    json_int_field(o, "keepalive_s", &in->keepalive_s, err) < 0) {
+		r = -err->code;
+		goto out;
+	}
+	v = json_object_get(o, "environment");
+	if (v && !json_is_null(v)) {
+		if (env_check(v, err) < 0) {
+			r = -err->code;
+			goto out;
+		}
+		in->env_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	v = json_object_get(o, "code_base64");
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v) || api__b64_decode(json_string_value(v), json_string_length(v),
+							  &in->code) < 0) {
+			r = err_setmsg(err, EINVAL, "'code_base64' is not valid base64");
+			goto out;
+		}
+		in->has_code = true;
+	}
+out:
+	json_decref(o);
+	return r;
+}
+
+static int
+query_int(struct http_request *req, const char *k, long long *out, struct err *err)
+{
+	char *v = http_query_get(req, k), *end;
+
+	if (!v)
+		return 0;
+	*out = strtoll(v, &end, 10);
+	if (!*v || *end) {
+		err_setmsg(err, EINVAL, "query parameter '%s' must be an integer", k);
+		free(v);
+		return -EINVAL;
+	}
+	free(v);
+	return 0;
+}
+
+static int
+parse_raw_body(struct http_request *req, struct fn_input *in, struct err *err)
+{
+	in->runtime = http_query_get(req, "runtime");
+	in->handler = http_query_get(req, "handler");
+	in->description = http_query_get(req, "description");
+	if (query_int(req, "memory_mb", &in->memory_mb, err) < 0 ||
+	    query_int(req, "timeout_s", &in->timeout_s, err) < 0 ||
+	    query_int(req, "keepalive_s", &in->keepalive_s, err) < 0)
+		return -err->code;
+	if (req->body.len) {
+		buf_add(&in->code, req->body.ptr, req->body.len);
+		in->has_code = true;
+	}
+	return 0;
+}
+
+static int
+range(const char *what, long long v, long long lo, long long hi, struct err *err)
+{
+	if (v < lo || v > hi)
+		return err_setmsg(err, EINVAL, "%s must be between %lld and %lld, not %lld", what, lo, hi, v);
+	return 0;
+}
+
+/* Merges the input over the current configuration (or the defaults) into fn. */
+static int
+build_config(struct api *api, const char *name, struct fn_input *in, const struct fn_config *cur,
+	     struct fn_config *fn, struct err *err)
+{
+	memset(fn, 0, sizeof(*fn));
+	fn->name = xstrdup(name);
+	fn->runtime = xstrdup(in->runtime ? in->runtime : cur ? cur->runtime : "");
+	fn->handler = xstrdup(in->handler ? in->handler : cur && cur->handler ? cur->handler : "handler");
+	fn->description = xstrdup(in->description ? in->description :
+				  cur && cur->description ? cur->description : "");
+	fn->env_json = xstrdup(in->env_json ? in->env_json : cur && cur->env_json ? cur->env_json : "{}");
+	fn->memory_mb = (uint32_t)(in->memory_mb >= 0 ? in->memory_mb : cur ? cur->memory_mb : 128);
+	fn->timeout_s = (uint32_t)(in->timeout_s >= 0 ? in->timeout_s : cur ? cur->timeout_s : 3);
+	fn->keepalive_s = (uint32_t)(in->keepalive_s >= 0 ? in->keepalive_s : cur ? cur->keepalive_s : 0);
+	if (!*fn->runtime)
+		return err_setmsg(err, EINVAL, "'runtime' is required (provided, python3 or nodejs)");
+	if (invoke_runtime_check(api->invoke, fn->runtime, err) < 0)
+		return -err->code;
+	if (in->memory_mb >= 0 && range("memory_mb", in->memory_mb, 128, 10240, err) < 0)
+		return -err->code;
+	if (in->timeout_s >= 0 && range("timeout_s", in->timeout_s, 1, 900, err) < 0)
+		return -err->code;
+	if (in->keepalive_s >= 0 && range("keepalive_s", in->keepalive_s, 0, 86400, err) < 0)
+		return -err->code;
+	if (strlen(fn->handler) > MAX_HANDLER || strlen(fn->handler) == 0)
+		return err_setmsg(err, EINVAL, "handler must be 1 to %d characters", MAX_HANDLER);
+	if (strlen(fn->description) > MAX_DESCRIPTION)
+		return err_setmsg(err, EINVAL, "description is over %d characters", MAX_DESCRIPTION);
+	if (!in->has_code && !cur)
+		return err_setmsg(err, EINVAL, "code is required to create a function");
+	if (in->has_code) {
+		char sha[65];
+
+		if (in->code.len > MAX_CODE_BYTES)
+			return err_setmsg(err, EFBIG, "code archive is %zu bytes, over the 50 MB limit",
+					  in->code.len);
+		if (code_unpack(api->code_root, in->code.ptr, in->code.len, sha, err) < 0)
+			return -err->code;
+		fn->code_sha256 = xstrdup(sha);
+		fn->code_size = in->code.len;
+	} else {
+		fn->code_sha256 = xstrdup(cur->code_sha256);
+		fn->code_size = cur->code_size;
+	}
+	/* A custom runtime is its bootstrap: refuse code that cannot start. */
+	if (strcmp(fn->runtime, "provided") == 0) {
+		char *dir = code_path(api->code_root, fn->code_sha256), *boot;
+		struct stat st;
+		int ok;
+
+		boot = xasprintf("%s/bootstrap", dir);
+		ok = stat(boot, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+		free(boot);
+		free(dir);
+		if (!ok)
+			return err_setmsg(err, EINVAL, "the code has no executable 'bootstrap' at its "
+					  "top level (runtime 'provided' runs it)");
+	}
+	return 0;
+}
+
+void
+api__fn_put(struct api_call *c)
+{
+	struct http_request *req = c->req;
+	struct fn_input in = { .memory_mb = -1, .timeout_s = -1, .keepalive_s = -1 };
+	struct fn_config fn;
+	const struct fn_config *cur;
+	const struct str *ct = http_header_get(req, "content-type");
+	struct err err = ERR_INIT;
+	char *name = api__name(c);
+	int created = 0, r;
+
+	if (!name)
+		return;
+	buf_init(&in.code);
+	memset(&fn, 0, sizeof(fn));
+	if (ct && ct->len >= 16 && strncasecmp(ct->ptr, "application/json", 16) == 0)
+		r = parse_json_body(req, &in, &err);
+	else
+		r = parse_raw_body(req, &in, &err);
+	cur = invoke_fn_get(c->api->invoke, name);
+	if (r == 0)
+		r = build_config(c->api, name, &in, cur, &fn, &err);
+	if (r == 0)
+		r = store_fn_put(c->api->store, &fn, &created, &err);
+	if (r < 0) {
+		api__error(req, r, err.msg);
+	} else {
+		invoke_fn_set(c->api->invoke, &fn);
+		api__reply_json(req, created ? 201 : 200, fn_json(&fn));
+	}
+	fn_config_release(&fn);
+	input_release(&in);
+	free(name);
+}
+
+void
+api__fn_get(struct api_call *c)
+{
+	char *name = api__name(c);
+	const struct fn_config *fn;
+	char msg[128];
+
+	if (!name)
+		return;
+	fn = invoke_fn_get(c->api->invoke, name);
+	if (fn) {
+		api__reply_json(c->req, 200, fn_json(fn));
+	} else {
+		snprintf(msg, sizeof(msg), "function '%s' does not exist", name);
+		api__error(c->req, ENOENT, msg);
+	}
+	free(name);
+}
+
+static int
+list_one(const struct fn_config *fn, void *data)
+{
+	json_array_append_new(data, fn_json(fn));
+	return 0;
+}
+
+void
+api__fn_list(struct api_call *c)
+{
+	json_t *arr = json_array();
+	struct err err = ERR_INIT;
+
+	if (store_fn_list(c->api->store, list_one, arr, &err) < 0) {
+		json_decref(arr);
+		api__error(c->req, err.code, err.msg);
+		return;
+	}
+	api__reply_json(c->req, 200, json_pack("{s:o}", "functions", arr));
+}
+
+void
+api__fn_delete(struct api_call *c)
+{
+	char *name = api__name(c), *sha = NULL;
+	const struct fn_config *fn;
+	struct err err = ERR_INIT;
+
+	if (!name)
+		return;
+	fn = invoke_fn_get(c->api->invoke, name);
+	if (fn)
+		sha = xstrdup(fn->code_sha256);
+	if (store_fn_delete(c->api->store, name, &err) < 0) {
+		api__error(c->req, err.code, err.msg);
+		goto out;
+	}
+	invoke_fn_remove(c->api->invoke, name);
+	/* Code no function references any more is garbage. Instances still
+	 * running it hold their bind mounts, so removing the tree is safe. */
+	if (sha && store_code_in_use(c->api->store, sha, &err) == 0)
+		code_remove(c->api->code_root, sha, &err);
+	http_reply(c->req, 204, NULL, 0, NULL, 0);
+out:
+	free(sha);
+	free(name);
+}

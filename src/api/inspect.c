@@ -1,0 +1,109 @@
+/* Read-only views: function logs, asynchronous events, instances. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api-internal.h"
+#include "lib/banned.h"
+
+#define LOG_READ_MAX (256u << 10)
+
+void
+api__logs(struct api_call *c)
+{
+	char *name = api__name(c), *cur, *end, msg[128];
+	uint64_t cursor = 0;
+	struct buf text = BUF_INIT;
+	struct err err = ERR_INIT;
+	json_t *lines;
+	size_t i, start = 0;
+	int r;
+
+	if (!name)
+		return;
+	cur = http_query_get(c->req, "cursor");
+	if (cur) {
+		cursor = strtoull(cur, &end, 10);
+		if (!*cur || *end) {
+			api__error(c->req, EINVAL, "'cursor' must be a non-negative integer");
+			goto out;
+		}
+	}
+	if (!invoke_fn_get(c->api->invoke, name)) {
+		snprintf(msg, sizeof(msg), "function '%s' does not exist", name);
+		api__error(c->req, ENOENT, msg);
+		goto out;
+	}
+	r = invoke_logs_read(c->api->invoke, name, &cursor, LOG_READ_MAX, &text, &err);
+	if (r < 0 && r != -ENOENT) {
+		api__error(c->req, r, err.msg);
+		goto out;
+	}
+	lines = json_array();
+	for (i = 0; i < text.len; i++) {
+		if (text.ptr[i] == '\n') {
+			json_array_append_new(lines, json_stringn_nocheck(text.ptr + start, i - start));
+			start = i + 1;
+		}
+	}
+	api__reply_json(c->req, 200, json_pack("{s:o, s:I}", "lines", lines, "cursor",
+					       (json_int_t)cursor));
+out:
+	buf_release(&text);
+	free(cur);
+	free(name);
+}
+
+static const char *const event_states[] = { "pending", "running", "succeeded", "failed" };
+
+static int
+event_one(const struct store_event *ev, void *data)
+{
+	json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?}", "requestId",
+					      ev->request_id, "state",
+					      event_states[ev->state & 3], "attempts",
+					      (int)ev->attempts, "createdMs",
+					      (json_int_t)ev->created_ms, "nextMs",
+					      (json_int_t)ev->next_ms, "lastError", ev->last_error));
+	return 0;
+}
+
+void
+api__events(struct api_call *c)
+{
+	char *name = api__name(c);
+	struct err err = ERR_INIT;
+	json_t *arr;
+
+	if (!name)
+		return;
+	arr = json_array();
+	if (store_event_list(c->api->store, name, event_one, arr, 100, &err) < 0) {
+		json_decref(arr);
+		api__error(c->req, err.code, err.msg);
+	} else {
+		api__reply_json(c->req, 200, json_pack("{s:o}", "events", arr));
+	}
+	free(name);
+}
+
+static void
+instance_one(const struct pool_instance_info *in, void *data)
+{
+	json_array_append_new(data, json_pack("{s:I, s:s, s:I, s:s, s:i, s:I, s:I}", "id",
+					      (json_int_t)in->id, "function", in->function,
+					      "revision", (json_int_t)in->revision, "state",
+					      in->state, "pid", in->pid, "ageMs",
+					      (json_int_t)in->age_ms, "calls",
+					      (json_int_t)in->calls));
+}
+
+void
+api__instances(struct api_call *c)
+{
+	json_t *arr = json_array();
+
+	pool_foreach(invoke_pool(c->api->invoke), instance_one, arr);
+	api__reply_json(c->req, 200, json_pack("{s:o}", "instances", arr));
+}

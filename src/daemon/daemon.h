@@ -1,0 +1,19 @@
+/*
+ * `hearth serve`: wires the store, the sandbox spawner, the invocation service
+ * and the admin API onto one libuv loop, and shuts them down in order.
+ */
+#ifndef HEARTH_DAEMON_H
+#define HEARTH_DAEMON_H
+
+struct daemon_opts {
+	const char *data_dir;		/* --data DIR, default "./hearth-data" */
+	const char *listen;		/* --listen HOST:PORT, default "127.0.0.1:7070" */
+	unsigned keepalive_s;		/* --keepalive S, default 600: idle instance lifetime */
+	const char *init_path;		/* --init PATH: hearth-init binary; default: next to the executable */
+	int verbose;			/* -v */
+};
+
+/* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */
+int daemon_run(const struct daemon_opts *opts);
+
+#endif
