@@ -1,0 +1,65 @@
+#!/bin/sh
+# `make demo`: start hearth with the embedded store in ./hearth-data, deploy the
+# examples, invoke each, show the answers and what to try next. Ctrl-C stops it.
+set -eu
+BUILD=${HEARTH_BUILD:-$(pwd)/build}
+HEARTH="$BUILD/hearth"
+DATA=${HEARTH_DATA:-./hearth-data}
+LISTEN=${HEARTH_LISTEN:-127.0.0.1:7070}
+export HEARTH_API="http://$LISTEN"
+
+"$HEARTH" serve --data "$DATA" --listen "$LISTEN" &
+pid=$!
+stop() {
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+# Wait for the daemon to answer.
+i=0
+until curl -sf "$HEARTH_API/v1/health" >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "demo: the daemon did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+say "\$ hearth deploy hello-c --runtime provided --handler hello --code $BUILD/examples/hello-c"
+"$HEARTH" deploy hello-c --runtime provided --handler hello --code "$BUILD/examples/hello-c" --data "$DATA"
+
+say "\$ hearth invoke hello-c --payload '{\"name\": \"Ada\"}'     # cold start"
+"$HEARTH" invoke hello-c --payload '{"name": "Ada"}' --data "$DATA"
+
+say "\$ hearth invoke hello-c --payload '{\"name\": \"Grace\"}'   # warm start"
+"$HEARTH" invoke hello-c --payload '{"name": "Grace"}' --data "$DATA"
+
+say "\$ hearth ls"
+"$HEARTH" ls --data "$DATA"
+
+say "\$ hearth logs hello-c"
+"$HEARTH" logs hello-c --data "$DATA"
+
+cat <<EOT
+
+hearth is running on $HEARTH_API with its data in $DATA. Try, in another terminal:
+
+  export HEARTH_API=$HEARTH_API
+  $HEARTH invoke hello-c --payload '{"name": "you"}' --data $DATA
+  $HEARTH invoke hello-c --async --data $DATA
+  $HEARTH logs hello-c --follow --data $DATA
+  $HEARTH ps --data $DATA
+  curl -s -H "Authorization: Bearer \$(cat $DATA/token)" -d '{"name":"curl"}' \\
+       $HEARTH_API/v1/functions/hello-c/invoke
+
+Press Ctrl-C to stop (every instance ends, nothing is left running).
+EOT
+if [ -n "${HEARTH_DEMO_NONINTERACTIVE:-}" ]; then
+	exit 0
+fi
+wait "$pid"

@@ -1,0 +1,203 @@
+"""End-to-end harness: boots the real daemon on a kernel-chosen port with a
+temporary data directory, drives it through the CLI and the HTTP API, and on
+teardown checks that it stops cleanly (SIGTERM -> exit 0, no sanitizer report)
+and leaves no process or cgroup behind."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("HEARTH_BUILD", os.path.join(REPO, "build"))
+HEARTH = os.path.join(BUILD, "hearth")
+FIXTURES = os.path.join(BUILD, "fixtures")
+EXAMPLES = os.path.join(BUILD, "examples")
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def cgroup_leftovers(spawner_pid):
+    """Cgroup directories the given spawner made that still exist."""
+    found = []
+    for root in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        path = os.path.join(root, "hearth-%d" % spawner_pid)
+        if os.path.exists(path):
+            found.append(path)
+    return found
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(d))
+        except (OSError, IndexError):
+            pass
+    return out
+
+
+class Daemon:
+    def __init__(self, data_dir, extra_args=(), env=None):
+        self.data = str(data_dir)
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self.stderr_path = os.path.join(self.data + ".stderr")
+
+    # lifecycle -----------------------------------------------------------
+    def start(self):
+        os.makedirs(self.data, exist_ok=True)
+        addr_file = os.path.join(self.data, "address")
+        if os.path.exists(addr_file):
+            os.unlink(addr_file)
+        self.stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(
+            [HEARTH, "serve", "--data", self.data, "--listen", "127.0.0.1:0"] + self.extra_args,
+            stdout=self.stderr, stderr=self.stderr, env=self.env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(addr_file):
+                with open(addr_file) as f:
+                    addr = f.read().strip()
+                if addr:
+                    break
+            if self.proc.poll() is not None:
+                raise AssertionError("daemon exited at start:\n" + self.log())
+            time.sleep(0.02)
+        else:
+            raise AssertionError("daemon did not start:\n" + self.log())
+        self.url = "http://" + addr
+        with open(os.path.join(self.data, "token")) as f:
+            self.token = f.read().strip()
+        self.spawner_pid = None
+        kids = children_of(self.proc.pid)
+        if kids:
+            self.spawner_pid = min(kids)
+        return self
+
+    def stop(self, check=True):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("daemon did not stop on SIGTERM:\n" + self.log())
+        self.stderr.close()
+        if check:
+            log = self.log()
+            assert rc == 0, "daemon exited %d:\n%s" % (rc, log)
+            for mark in SANITIZER_MARKS:
+                assert mark not in log, "sanitizer report:\n" + log
+            if self.spawner_pid:
+                deadline = time.time() + 5
+                while cgroup_leftovers(self.spawner_pid) and time.time() < deadline:
+                    time.sleep(0.05)
+                assert not cgroup_leftovers(self.spawner_pid), "cgroups left behind"
+                assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
+                    open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
+                    "spawner still running"
+        return rc
+
+    def log(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # clients -------------------------------------------------------------
+    def cli(self, *args, input=None, check=False, timeout=60, env=None):
+        e = dict(os.environ)
+        e["HEARTH_API"] = self.url
+        e.pop("HEARTH_TOKEN", None)
+        e.update(env or {})
+        r = subprocess.run([HEARTH] + list(args) + [], input=input, capture_output=True,
+                           env=e, timeout=timeout, cwd=self.data)
+        if check:
+            assert r.returncode == 0, "hearth %s failed (%d): %s %s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr)
+        return r
+
+    def deploy(self, name, code, runtime="provided", *extra):
+        return self.cli("deploy", name, "--runtime", runtime, "--handler", "handler",
+                        "--code", code, *extra, check=True)
+
+    def deploy_fixture(self, fixture, name=None, *extra):
+        return self.deploy(name or fixture, os.path.join(FIXTURES, fixture), "provided", *extra)
+
+    def request(self, method, path, body=None, headers=None, token=True, timeout=60):
+        h = {}
+        if token:
+            h["Authorization"] = "Bearer " + self.token
+        h.update(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def invoke(self, name, payload=None, headers=None, timeout=60):
+        body = json.dumps(payload if payload is not None else {})
+        return self.request("POST", "/v1/functions/%s/invoke" % name, body,
+                            headers=headers, timeout=timeout)
+
+    def instances(self):
+        status, _, body = self.request("GET", "/v1/instances")
+        assert status == 200
+        return json.loads(body)["instances"]
+
+    def wait_instances(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.instances()) == n:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def logs(self, name):
+        status, _, body = self.request("GET", "/v1/functions/%s/logs" % name)
+        assert status == 200, body
+        return json.loads(body)["lines"]
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    d = Daemon(tmp_path / "data").start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def make_daemon(tmp_path):
+    """For tests that need options or restarts: make_daemon(extra_args)."""
+    made = []
+
+    def make(extra_args=(), env=None, data=None):
+        d = Daemon(data or (tmp_path / ("data%d" % len(made))), extra_args, env)
+        made.append(d)
+        return d.start()
+
+    yield make
+    for d in made:
+        d.stop()
