@@ -113,7 +113,12 @@ $(BUILD)/tests/%: tests/unit/%.c $$(call modlib,$$(call unit_mod,%)) $(call modl
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(call LINK_GROUP,$(call modlib,$(call unit_mod,$*)) $(call modlib,lib)) \
-		$(LLHTTP_OBJ) $(DAEMON_LIBS) -lcmocka
+		$(if $(filter http,$(call unit_mod,$*)),,$(LLHTTP_OBJ)) $(DAEMON_LIBS) -lcmocka
+
+$(BUILD)/bench/invoke-bench: bench/invoke-bench.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)
@@ -126,7 +131,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)$(MAKE) --no-print-directory e2e
 
-bench: all
+bench: all $(BUILD)/bench/invoke-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps
