@@ -94,12 +94,12 @@ $(RT_A): $(call obj,$(RT_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # A C function is a handler linked with libhearth-runtime into `bootstrap`.
-$(BUILD)/examples/%/bootstrap: examples/%/main.c $(RT_A)
+$(BUILD)/examples/%/bootstrap: examples/%/main.c runtimes/c/hearth_runtime.h $(RT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -Iruntimes/c $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RT_A)
 
-$(BUILD)/fixtures/%/bootstrap: tests/fixtures/%.c $(RT_A)
+$(BUILD)/fixtures/%/bootstrap: tests/fixtures/%.c tests/fixtures/fixture.h runtimes/c/hearth_runtime.h $(RT_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -Iruntimes/c $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RT_A)
