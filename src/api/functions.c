@@ -225,7 +225,7 @@ build_config(struct api *api, const char *name, struct fn_input *in, const struc
 		return -err->code;
 	if (in->timeout_s >= 0 && range("timeout_s", in->timeout_s, 1, 900, err) < 0)
 		return -err->code;
-	if (in->keepalive_s >= 0 && range("keepalive_s", in->keepalive_s, 0, 86400, err) < 0)
+	if (in->keepalive_s >= 0 && range("keepalive_s", in->keepalive_s, 0, 604800, err) < 0)
 		return -err->code;
 	if (strlen(fn->handler) > MAX_HANDLER || strlen(fn->handler) == 0)
 		return err_setmsg(err, EINVAL, "handler must be 1 to %d characters", MAX_HANDLER);

@@ -1,0 +1,143 @@
+/*
+ * `hearth serve`: parses the daemon's flags into struct daemon_opts and hands
+ * over to daemon_run(). The daemon itself lives in src/daemon/; nothing here
+ * runs once it has started.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "daemon/daemon.h"
+#include "lib/err.h"
+#include "lib/banned.h"
+
+static const char serve_usage[] =
+	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH] [-v]\n"
+	"\n"
+	"Runs the daemon in the foreground: the admin API, invocations and sandboxes.\n"
+	"\n"
+	"   --data DIR          data directory: store, code, admin token (default "
+	CLI_DEFAULT_DATA ")\n"
+	"   --listen HOST:PORT  admin API address (default 127.0.0.1:7070; port 0 picks one)\n"
+	"   --keepalive S       seconds an idle instance is kept warm (default 600)\n"
+	"   --init PATH         the hearth-init binary (default: hearth-init next to hearth)\n"
+	"   -v, --verbose       log more (debug)\n"
+	"   -h, --help          show this help\n";
+
+/* HOST:PORT, with an IPv6 host in brackets ("[::1]:7070"); port 0 lets the kernel pick. */
+static bool
+listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (!colon || colon == s)
+		return false;
+	if (s[0] == '[' && colon[-1] != ']')
+		return false;
+	if (s[0] != '[' && memchr(s, ':', (size_t)(colon - s)))
+		return false;
+	return cli__parse_u64(colon + 1, 0, 65535, &port) == 0;
+}
+
+/* hearth-init ships next to the hearth binary; resolve it now so a relative
+ * path or a changed $PATH cannot change which binary becomes PID 1. */
+static char *
+default_init_path(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	return xasprintf("%.*s/hearth-init", (int)(slash - exe), exe);
+}
+
+int
+cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'D' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "keepalive", required_argument, NULL, 'k' },
+		{ "init", required_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_opts o = {
+		.data_dir = global->data_dir ? global->data_dir : CLI_DEFAULT_DATA,
+		.listen = "127.0.0.1:7070",
+		.keepalive_s = 600,
+		.init_path = NULL,
+		.verbose = 0,
+	};
+	char *init_default = NULL;
+	uint64_t v;
+	int c, r;
+
+	for (;;) {
+		c = cli__getopt(argc, argv, ":hv", opts);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'h':
+			fputs(serve_usage, stdout);
+			return CLI_EXIT_OK;
+		case 'D':
+			o.data_dir = optarg;
+			break;
+		case 'l':
+			if (!listen_valid(optarg))
+				return cli__usage_error(argv[0],
+							"--listen wants HOST:PORT, not '%s'",
+							optarg);
+			o.listen = optarg;
+			break;
+		case 'k':
+			if (cli__parse_u64(optarg, 0, 7 * 86400, &v) < 0)
+				return cli__usage_error(argv[0],
+							"--keepalive wants seconds from 0 to "
+							"604800, not '%s'",
+							optarg);
+			o.keepalive_s = (unsigned)v;
+			break;
+		case 'i':
+			o.init_path = optarg;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	r = cli__positional(argc, argv, 0, NULL);
+	if (r)
+		return r;
+	if (!o.data_dir[0])
+		return cli__usage_error(argv[0], "--data wants a directory");
+	if (!o.init_path) {
+		init_default = default_init_path();
+		if (!init_default)
+			return cli__error("cannot find the hearth binary's directory for "
+					  "hearth-init (pass --init PATH)");
+		o.init_path = init_default;
+	}
+	r = daemon_run(&o);
+	free(init_default);
+	/* daemon_run reports its own failures; a negative errno still means "failed". */
+	if (r < 0)
+		return CLI_EXIT_ERROR;
+	return r;
+}
