@@ -213,7 +213,10 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 
 	if (split_listen(o->listen, host, sizeof(host), &port, err) < 0)
 		return -err->code;
-	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
+	/* 0711: sandboxes run as an unprivileged host uid and must traverse the
+	 * data directory to reach their code; nothing in it can be listed, and
+	 * the token and the database are 0600. */
+	if (mkdir(o->data_dir, 0711) < 0 && errno != EEXIST)
 		return err_set(err, errno, "cannot create data directory '%s'", o->data_dir);
 	d->data_dir = realpath(o->data_dir, NULL);
 	if (!d->data_dir)
@@ -222,7 +225,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	/* The spawner first, while this process is small and single-threaded. */
 	init_path = o->init_path ? xstrdup(o->init_path) : exe_sibling("hearth-init");
 	sbdir = xasprintf("%s/sandbox", d->data_dir);
-	if (mkdir(sbdir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(sbdir, 0711) < 0 && errno != EEXIST) {
 		r = err_set(err, errno, "cannot create '%s'", sbdir);
 		free(sbdir);
 		free(init_path);
@@ -240,7 +243,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	free(sbdir);
 	free(init_path);
 	if (r < 0)
-		return err_wrap(err, "cannot start the sandbox spawner");
+		return r;
 
 	path = xasprintf("%s/token", d->data_dir);
 	r = read_or_create_token(path, d->api.token, err);
@@ -248,7 +251,9 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	if (r < 0)
 		return r;
 	path = xasprintf("%s/hearth.db", d->data_dir);
+	umask(077);	/* the database and its WAL are the daemon's alone */
 	r = store_open(&d->store, path, err);
+	umask(022);
 	free(path);
 	if (r < 0)
 		return r;
