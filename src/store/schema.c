@@ -1,0 +1,129 @@
+/*
+ * The database schema, as an ordered list of migrations.
+ *
+ * The schema version is SQLite's user_version pragma: 0 for a new file, N after
+ * migrations[0..N) ran. Each step is applied once, in order, inside one
+ * IMMEDIATE transaction together with the version bump, so a crash or a second
+ * daemon starting at the same time never sees half a migration. To change the
+ * schema, append a step; never edit one that has shipped.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "lib/err.h"
+#include "store/store-internal.h"
+#include "lib/banned.h"
+
+static const char *const migrations[] = {
+	/* 1: functions and the asynchronous event queue. */
+	"CREATE TABLE functions ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  runtime TEXT NOT NULL,"
+	"  handler TEXT,"
+	"  description TEXT,"
+	"  env_json TEXT NOT NULL DEFAULT '{}',"
+	"  code_sha256 TEXT NOT NULL,"
+	"  code_size INTEGER NOT NULL,"
+	"  memory_mb INTEGER NOT NULL,"
+	"  timeout_s INTEGER NOT NULL,"
+	"  keepalive_s INTEGER NOT NULL DEFAULT 0,"
+	"  revision INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	/* store_code_in_use() runs on every garbage collection pass. */
+	"CREATE INDEX functions_code ON functions (code_sha256);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  request_id TEXT NOT NULL UNIQUE,"
+	"  function TEXT NOT NULL,"
+	"  payload BLOB NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 3),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  next_ms INTEGER NOT NULL,"
+	"  last_error TEXT"
+	");"
+	/* Claiming looks only at pending events, which stay few while finished ones
+	 * pile up until pruned: a partial index keeps the claim query small. */
+	"CREATE INDEX events_pending ON events (next_ms, id) WHERE state = 0;"
+	"CREATE INDEX events_function ON events (function, id);",
+};
+
+static int
+user_version(struct store *st, int *out, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int(s, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK)
+		store__fail(st, rc, err, "cannot read the schema version");
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? 0 : -err->code;
+}
+
+static int
+exec_sql(struct store *st, const char *sql, const char *what, struct err *err)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store__fail(st, rc, err, "%s", what);
+	return 0;
+}
+
+int
+store__migrate(struct store *st, struct err *err)
+{
+	const int latest = (int)ARRAY_SIZE(migrations);
+	char sql[64];
+	int version, r, i;
+
+	r = user_version(st, &version, err);
+	if (r < 0)
+		return r;
+	if (version == latest)
+		return 0;
+	r = exec_sql(st, "BEGIN IMMEDIATE", "cannot start the schema migration", err);
+	if (r < 0)
+		return r;
+	/* Read again under the write lock: another process may have migrated since. */
+	r = user_version(st, &version, err);
+	if (r < 0)
+		goto fail;
+	if (version > latest) {
+		r = err_setmsg(err, EPROTO,
+			       "database schema version %d is newer than this hearth knows (%d)",
+			       version, latest);
+		goto fail;
+	}
+	for (i = version; i < latest; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "cannot migrate the schema to version %d", i + 1);
+		r = exec_sql(st, migrations[i], what, err);
+		if (r < 0)
+			goto fail;
+	}
+	/* PRAGMA takes no bound parameters; the number is ours. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
+	r = exec_sql(st, sql, "cannot record the schema version", err);
+	if (r < 0)
+		goto fail;
+	r = exec_sql(st, "COMMIT", "cannot commit the schema migration", err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}

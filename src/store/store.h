@@ -1,0 +1,136 @@
+/*
+ * The daemon's durable state: one SQLite database per data directory.
+ *
+ * What lives here: function configurations and the queue of asynchronous
+ * invocations (events), behind one connection that only the loop thread uses.
+ * The database runs in WAL mode with synchronous=NORMAL, so a committed
+ * transaction survives a crash of the process (kill -9), though not
+ * necessarily a power loss in the last moments before it.
+ *
+ * What does not: the code archives themselves (see code.h, a plain directory
+ * tree addressed by sha256), and anything about processes or HTTP.
+ *
+ * Every call returns 0 (or a count) on success and a negative errno on
+ * failure, with `err` filled: -EEXIST for a uniqueness conflict, -ENOENT for
+ * an unknown name or id, -EAGAIN when the database is locked by another
+ * process past the busy timeout, -EINVAL for a missing required value, and
+ * -EIO for anything else SQLite reports. Messages name the operation:
+ * "cannot store function 'x': database is locked".
+ */
+#ifndef HEARTH_STORE_H
+#define HEARTH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+
+struct store;
+
+/* Opens (creating when missing) the database at `path` and brings its schema up to date.
+ * On success *out is a new handle; free it with store_close(). */
+int store_open(struct store **out, const char *path, struct err *err);
+/* Finalizes cached statements and closes the database. NULL is a no-op. */
+void store_close(struct store *st);
+
+struct fn_config {
+	char *name;		/* [A-Za-z0-9_-]{1,64} */
+	char *runtime;		/* "provided" | "python3" | "nodejs" */
+	char *handler;		/* may be NULL; NULL and "" round-trip unchanged */
+	char *description;	/* may be NULL; NULL and "" round-trip unchanged */
+	char *env_json;		/* JSON object of string->string; NULL is stored as "{}" */
+	char *code_sha256;	/* hex, 64 chars */
+	uint64_t code_size;	/* bytes of the archive */
+	uint32_t memory_mb;	/* 128..10240 */
+	uint32_t timeout_s;	/* 1..900 */
+	uint32_t keepalive_s;	/* 0 = daemon default */
+	uint64_t revision;	/* bumped on every update; set by the store */
+	uint64_t created_ms, updated_ms;	/* epoch ms, set by the store */
+};
+
+/* Frees the strings; leaves zeros. */
+void fn_config_release(struct fn_config *fn);
+
+/*
+ * Inserts or updates by name; fills fn->revision, created_ms, updated_ms. *created
+ * (may be NULL) is 1 when the function was new, else 0. A new function starts at
+ * revision 1; every put of an existing one adds 1 and keeps created_ms. Values are
+ * not validated here (the API does that), except that name, runtime and
+ * code_sha256 must not be NULL (-EINVAL). Borrows fn's strings.
+ */
+int store_fn_put(struct store *st, struct fn_config *fn, int *created, struct err *err);
+/* Fills *out (caller releases it with fn_config_release()); -ENOENT when unknown. */
+int store_fn_get(struct store *st, const char *name, struct fn_config *out, struct err *err);
+/*
+ * Calls cb for each function ordered by name; stops early when cb returns non-zero
+ * and returns that value. The rows are read before the first callback, so cb may
+ * call any other store function (delete the function it is given, for instance).
+ * `fn` is valid only during the callback.
+ */
+int store_fn_list(struct store *st, int (*cb)(const struct fn_config *fn, void *data), void *data,
+		  struct err *err);
+/* -ENOENT when unknown. */
+int store_fn_delete(struct store *st, const char *name, struct err *err);
+/* 1 when some function still references this code (so it must not be garbage
+ * collected), 0 when none does, negative on error. */
+int store_code_in_use(struct store *st, const char *sha256, struct err *err);
+
+enum store_event_state { EVENT_PENDING = 0, EVENT_RUNNING, EVENT_SUCCEEDED, EVENT_FAILED };
+
+struct store_event {
+	int64_t id;			/* rowid */
+	char *request_id;		/* uuid */
+	char *function;			/* name[:qualifier] */
+	struct buf payload;
+	int state;			/* enum store_event_state */
+	uint32_t attempts;
+	uint64_t created_ms, next_ms;	/* epoch ms; next_ms: when it is due */
+	char *last_error;		/* NULL or text */
+};
+
+/* Frees what ev holds and leaves it zeroed (with an empty payload buf). */
+void store_event_release(struct store_event *ev);
+/*
+ * Durably commits a new PENDING event due at now_ms (before the caller answers 202).
+ * -EEXIST when request_id is already queued.
+ */
+int store_event_add(struct store *st, const char *request_id, const char *function,
+		    const void *payload, size_t len, uint64_t now_ms, struct err *err);
+/*
+ * Up to max events in state PENDING with next_ms <= now_ms, the most overdue first
+ * (next_ms, then id), marked RUNNING in the same transaction. Fills out[0..n) (caller
+ * releases each with store_event_release()); their state reads EVENT_RUNNING.
+ * Returns the count n (>= 0). On error out holds nothing.
+ */
+int store_event_claim(struct store *st, uint64_t now_ms, struct store_event *out, int max,
+		      struct err *err);
+/* Earliest next_ms of a PENDING event, or -ENOENT when none is pending. */
+int store_event_next_due(struct store *st, uint64_t *next_ms, struct err *err);
+/* Marks an event done; state is EVENT_SUCCEEDED or EVENT_FAILED (else -EINVAL).
+ * last_error may be NULL. -ENOENT for an unknown id. */
+int store_event_finish(struct store *st, int64_t id, int state, const char *last_error,
+		       struct err *err);
+/* Puts an event back to PENDING with a new attempt count and due time. -ENOENT for an
+ * unknown id. */
+int store_event_retry(struct store *st, int64_t id, uint32_t attempts, uint64_t next_ms,
+		      const char *last_error, struct err *err);
+/*
+ * At start-up: RUNNING events were interrupted by a crash -> back to PENDING, keeping
+ * their next_ms, so they are due at once (at-least-once delivery). Returns how many
+ * were put back.
+ */
+int store_event_recover(struct store *st, struct err *err);
+/*
+ * Lists events of a function (function == NULL: of all functions), newest first, up to
+ * max, for `hearth events`. Stops early when cb returns non-zero and returns that value.
+ * Like store_fn_list(), cb may call other store functions; `ev` lives only during cb.
+ */
+int store_event_list(struct store *st, const char *function,
+		     int (*cb)(const struct store_event *ev, void *data), void *data, int max,
+		     struct err *err);
+/* Deletes SUCCEEDED and FAILED events created before before_ms, so the queue does not
+ * grow forever. Returns how many were deleted. */
+int store_event_prune(struct store *st, uint64_t before_ms, struct err *err);
+
+#endif

@@ -1,0 +1,309 @@
+/* Unit tests for src/store/event.c: the durable queue of asynchronous invocations. */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	char *path;
+	struct store *st;
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct err err = ERR_INIT;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/hearth-store-ev-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->path = xasprintf("%s/hearth.db", f->dir);
+	assert_int_equal(store_open(&f->st, f->path, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->st);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+static void
+add(struct store *st, const char *rid, const char *fn, const char *payload, uint64_t now_ms)
+{
+	struct err err = ERR_INIT;
+
+	assert_int_equal(store_event_add(st, rid, fn, payload, strlen(payload), now_ms, &err), 0);
+}
+
+static void
+release_all(struct store_event *evs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		store_event_release(&evs[i]);
+}
+
+static void
+claim_marks_running(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event ev[4];
+	uint64_t next;
+
+	assert_int_equal(store_event_next_due(f->st, &next, &err), -ENOENT);
+	add(f->st, "r1", "fn", "{\"n\":1}", 1000);
+	add(f->st, "r2", "fn", "{\"n\":2}", 1001);
+	add(f->st, "r3", "other:live", "{\"n\":3}", 1002);
+	assert_int_equal(store_event_next_due(f->st, &next, &err), 0);
+	assert_int_equal(next, 1000);
+
+	/* Nothing is due before its time. */
+	assert_int_equal(store_event_claim(f->st, 999, ev, 4, &err), 0);
+
+	assert_int_equal(store_event_claim(f->st, 5000, ev, 2, &err), 2);
+	assert_string_equal(ev[0].request_id, "r1");
+	assert_string_equal(ev[0].function, "fn");
+	assert_int_equal(ev[0].payload.len, 7);
+	assert_string_equal(ev[0].payload.ptr, "{\"n\":1}");
+	assert_int_equal(ev[0].state, EVENT_RUNNING);
+	assert_int_equal(ev[0].attempts, 0);
+	assert_int_equal(ev[0].created_ms, 1000);
+	assert_int_equal(ev[0].next_ms, 1000);
+	assert_null(ev[0].last_error);
+	assert_string_equal(ev[1].request_id, "r2");
+	assert_true(ev[1].id > ev[0].id);
+	release_all(ev, 2);
+
+	assert_int_equal(store_event_claim(f->st, 5000, ev, 4, &err), 1);
+	assert_string_equal(ev[0].request_id, "r3");
+	assert_string_equal(ev[0].function, "other:live");
+	release_all(ev, 1);
+
+	/* Claimed events are RUNNING: a second claim gets nothing. */
+	assert_int_equal(store_event_claim(f->st, 5000, ev, 4, &err), 0);
+	assert_int_equal(store_event_next_due(f->st, &next, &err), -ENOENT);
+	assert_int_equal(store_event_claim(f->st, 5000, ev, 0, &err), 0);
+}
+
+static void
+retry_and_finish(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event ev[2];
+	int64_t id;
+	uint64_t next;
+
+	add(f->st, "r1", "fn", "x", 1000);
+	assert_int_equal(store_event_claim(f->st, 1000, ev, 2, &err), 1);
+	id = ev[0].id;
+	release_all(ev, 1);
+
+	assert_int_equal(store_event_retry(f->st, id, 1, 6000, "Task timed out", &err), 0);
+	assert_int_equal(store_event_next_due(f->st, &next, &err), 0);
+	assert_int_equal(next, 6000);
+	assert_int_equal(store_event_claim(f->st, 5999, ev, 2, &err), 0);
+	assert_int_equal(store_event_claim(f->st, 6000, ev, 2, &err), 1);
+	assert_int_equal(ev[0].id, id);
+	assert_int_equal(ev[0].attempts, 1);
+	assert_int_equal(ev[0].next_ms, 6000);
+	assert_string_equal(ev[0].last_error, "Task timed out");
+	release_all(ev, 1);
+
+	assert_int_equal(store_event_finish(f->st, id, EVENT_SUCCEEDED, NULL, &err), 0);
+	assert_int_equal(store_event_claim(f->st, 99999, ev, 2, &err), 0);
+
+	assert_int_equal(store_event_finish(f->st, id, EVENT_PENDING, NULL, &err), -EINVAL);
+	assert_int_equal(store_event_finish(f->st, 12345, EVENT_FAILED, "x", &err), -ENOENT);
+	assert_string_equal(err.msg, "event 12345 not found");
+	assert_int_equal(store_event_retry(f->st, 12345, 1, 1, NULL, &err), -ENOENT);
+}
+
+static void
+payloads_and_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event ev[2];
+	const char bin[] = { 'a', '\0', 'b', '\xff' };
+
+	assert_int_equal(store_event_add(f->st, "bin", "fn", bin, sizeof(bin), 10, &err), 0);
+	assert_int_equal(store_event_add(f->st, "empty", "fn", NULL, 0, 11, &err), 0);
+	assert_int_equal(store_event_add(f->st, "bin", "fn", "y", 1, 12, &err), -EEXIST);
+	assert_non_null(
+		strstr(err.msg, "cannot queue event 'bin' for 'fn': UNIQUE constraint failed"));
+	assert_int_equal(store_event_claim(f->st, 100, ev, 2, &err), 2);
+	assert_int_equal(ev[0].payload.len, sizeof(bin));
+	assert_memory_equal(ev[0].payload.ptr, bin, sizeof(bin));
+	assert_int_equal(ev[1].payload.len, 0);
+	assert_string_equal(ev[1].payload.ptr, "");
+	release_all(ev, 2);
+}
+
+struct listed {
+	char rids[8][16];
+	int states[8];
+	int n;
+};
+
+static int
+collect(const struct store_event *ev, void *data)
+{
+	struct listed *l = data;
+
+	snprintf(l->rids[l->n], sizeof(l->rids[0]), "%s", ev->request_id);
+	l->states[l->n++] = ev->state;
+	return 0;
+}
+
+static int
+stop_at_first(const struct store_event *ev, void *data)
+{
+	(void)ev;
+	(void)data;
+	return 7;
+}
+
+static void
+list_and_prune(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event ev[1];
+	struct listed l = { 0 };
+
+	add(f->st, "a1", "a", "1", 100);
+	add(f->st, "b1", "b", "1", 101);
+	add(f->st, "a2", "a", "2", 102);
+	add(f->st, "a3", "a", "3", 103);
+	assert_int_equal(store_event_claim(f->st, 100, ev, 1, &err), 1);
+	assert_int_equal(store_event_finish(f->st, ev[0].id, EVENT_FAILED, "boom", &err), 0);
+	release_all(ev, 1);
+
+	/* Newest first, up to max. */
+	assert_int_equal(store_event_list(f->st, "a", collect, &l, 2, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.rids[0], "a3");
+	assert_string_equal(l.rids[1], "a2");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "a", collect, &l, 100, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.rids[2], "a1");
+	assert_int_equal(l.states[2], EVENT_FAILED);
+	assert_int_equal(l.states[0], EVENT_PENDING);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
+	assert_int_equal(l.n, 4);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "nobody", collect, &l, 100, &err), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_event_list(f->st, "a", stop_at_first, NULL, 100, &err), 7);
+
+	/* Only finished events go, and only old enough ones. */
+	assert_int_equal(store_event_prune(f->st, 100, &err), 0);
+	assert_int_equal(store_event_prune(f->st, 1000, &err), 1);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
+	assert_int_equal(l.n, 3);
+}
+
+/*
+ * A child process queues two events, claims one, and is killed with SIGKILL
+ * without closing the store: both events must still be there, the claimed one
+ * RUNNING until store_event_recover() makes it PENDING again.
+ */
+static void
+recover_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event ev[4];
+	struct listed l = { 0 };
+	uint64_t next;
+	pid_t pid;
+	int status;
+
+	store_close(f->st);
+	f->st = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *st;
+		struct store_event cev[1];
+
+		if (store_open(&st, f->path, &err) < 0)
+			_exit(1);
+		if (store_event_add(st, "c1", "fn", "one", 3, 500, &err) < 0 ||
+		    store_event_add(st, "c2", "fn", "two", 3, 600, &err) < 0)
+			_exit(2);
+		if (store_event_claim(st, 550, cev, 1, &err) != 1)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	assert_int_equal(store_open(&f->st, f->path, &err), 0);
+	assert_int_equal(store_event_list(f->st, "fn", collect, &l, 10, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.rids[1], "c1");
+	assert_int_equal(l.states[1], EVENT_RUNNING);
+	assert_int_equal(l.states[0], EVENT_PENDING);
+
+	assert_int_equal(store_event_recover(f->st, &err), 1);
+	assert_int_equal(store_event_recover(f->st, &err), 0);
+	assert_int_equal(store_event_next_due(f->st, &next, &err), 0);
+	assert_int_equal(next, 500);
+	assert_int_equal(store_event_claim(f->st, 1000, ev, 4, &err), 2);
+	assert_string_equal(ev[0].request_id, "c1");
+	assert_string_equal(ev[0].payload.ptr, "one");
+	assert_string_equal(ev[1].request_id, "c2");
+	release_all(ev, 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(claim_marks_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(retry_and_finish, setup, teardown),
+		cmocka_unit_test_setup_teardown(payloads_and_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_and_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(recover_after_crash, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
