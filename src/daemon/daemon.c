@@ -31,6 +31,7 @@
 #include "lib/id.h"
 #include "lib/log.h"
 #include "sandbox/sandbox.h"
+#include "store/code.h"
 #include "store/store.h"
 #include "lib/banned.h"
 
@@ -266,6 +267,11 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 		r = err_set(err, errno, "cannot create '%s'", code_root);
 		free(code_root);
 		return r;
+	}
+	/* An unpack cut short by a crash leaves a temporary tree: remove it. */
+	if (code_clean_tmp(code_root, err) < 0) {
+		free(code_root);
+		return -err->code;
 	}
 	runtimes = find_runtimes_dir();
 	d->runtimes_dir = runtimes;
