@@ -1,0 +1,183 @@
+/*
+ * The cgroup v1 backend: separate memory and pids hierarchies
+ * (/sys/fs/cgroup/memory, /sys/fs/cgroup/pids), as on hybrid systems.
+ *
+ * The spawner's parent "hearth-<pid>" goes beneath the spawner's own cgroup in
+ * each hierarchy rather than at the root, so instances stay inside whatever
+ * limits the host put around the daemon (a container, a systemd unit).
+ * v1 has no clone-into-cgroup: the spawner writes the child's pid into
+ * cgroup.procs before releasing it, so nothing of the child runs unlimited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "sandbox/internal.h"
+#include "lib/banned.h"
+
+static int
+make_parent(const char *controller, char **out, struct err *err)
+{
+	_cleanup_free_ char *own = NULL;
+	char *mount = xasprintf("/sys/fs/cgroup/%s", controller);
+	char *base, *parent;
+	struct stat st;
+	int r;
+
+	if (sandbox__own_cgroup(controller, &own) < 0 || strcmp(own, "/") == 0) {
+		base = xstrdup(mount);
+	} else {
+		base = xasprintf("%s%s", mount, own);
+		/* Inside a container the path may name a cgroup we cannot see. */
+		if (stat(base, &st) < 0) {
+			free(base);
+			base = xstrdup(mount);
+		}
+	}
+	free(mount);
+	sandbox__cgroup_sweep(base);
+	parent = xasprintf("%s/hearth-%d", base, (int)getpid());
+	free(base);
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", parent);
+		free(parent);
+		return r;
+	}
+	*out = parent;
+	return 0;
+}
+
+static int
+v1_setup(struct sandbox__cgroups *cg, struct err *err)
+{
+	int r;
+
+	if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) < 0)
+		return err_setmsg(err, ENOTSUP,
+				  "cgroup v1 memory controller found but no pids controller at "
+				  "/sys/fs/cgroup/pids");
+	r = make_parent("memory", &cg->mem_parent, err);
+	if (r < 0)
+		return r;
+	return make_parent("pids", &cg->pids_parent, err);
+}
+
+static int
+v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+{
+	char val[32];
+	int r;
+
+	ci->mem_path = xasprintf("%s/i%" PRIu64, cg->mem_parent, id);
+	if (mkdir(ci->mem_path, 0755) < 0) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", ci->mem_path);
+		free(ci->mem_path);
+		ci->mem_path = NULL;
+		return r;
+	}
+	ci->pids_path = xasprintf("%s/i%" PRIu64, cg->pids_parent, id);
+	if (mkdir(ci->pids_path, 0755) < 0) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", ci->pids_path);
+		free(ci->pids_path);
+		ci->pids_path = NULL;
+		return r;
+	}
+	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
+	r = sandbox__write_file(ci->mem_path, "memory.limit_in_bytes", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot write memory.limit_in_bytes of '%s'", ci->mem_path);
+	/* Without swap accounting the file is absent and the limit above is all
+	 * there is; with it, an equal memsw limit keeps the instance out of swap.
+	 * It must come second: memsw may never be below the memory limit. */
+	r = sandbox__write_file(ci->mem_path, "memory.memsw.limit_in_bytes", val);
+	if (r < 0 && r != -ENOENT)
+		return err_set(err, -r, "cannot write memory.memsw.limit_in_bytes of '%s'",
+			       ci->mem_path);
+	snprintf(val, sizeof(val), "%" PRIu32, pids_max);
+	r = sandbox__write_file(ci->pids_path, "pids.max", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot write pids.max of '%s'", ci->pids_path);
+	return 0;
+}
+
+static int
+v1_attach(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err)
+{
+	char val[16];
+	int r;
+
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	r = sandbox__write_file(ci->mem_path, "cgroup.procs", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
+			       ci->mem_path);
+	r = sandbox__write_file(ci->pids_path, "cgroup.procs", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
+			       ci->pids_path);
+	return 0;
+}
+
+static int
+v1_oom_killed(const struct sandbox__cgroup_inst *ci)
+{
+	char buf[512], *p;
+
+	if (!ci->mem_path || sandbox__read_file(ci->mem_path, "memory.oom_control", buf,
+						sizeof(buf)) < 0)
+		return 0;
+	/* "oom_kill N" appeared in 4.13; older kernels cannot tell us. */
+	p = strstr(buf, "oom_kill ");
+	return p && strtoull(p + 9, NULL, 10) > 0;
+}
+
+static void
+v1_kill(const struct sandbox__cgroup_inst *ci)
+{
+	if (ci->pids_path)
+		sandbox__kill_procs(ci->pids_path);
+	if (ci->mem_path)
+		sandbox__kill_procs(ci->mem_path);
+}
+
+static int
+v1_remove(struct sandbox__cgroup_inst *ci)
+{
+	int r1, r2;
+
+	r1 = sandbox__rmdir(&ci->mem_path);
+	r2 = sandbox__rmdir(&ci->pids_path);
+	return r1 < 0 ? r1 : r2;
+}
+
+static void
+v1_teardown(struct sandbox__cgroups *cg)
+{
+	char *p;
+
+	p = cg->mem_parent;
+	if (sandbox__rmdir(&cg->mem_parent) < 0)
+		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+	p = cg->pids_parent;
+	if (sandbox__rmdir(&cg->pids_parent) < 0)
+		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+}
+
+const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
+	.version = 1,
+	.setup = v1_setup,
+	.create = v1_create,
+	.attach = v1_attach,
+	.oom_killed = v1_oom_killed,
+	.kill = v1_kill,
+	.remove = v1_remove,
+	.teardown = v1_teardown,
+};

@@ -1,0 +1,152 @@
+/*
+ * The cgroup v2 backend: one unified hierarchy at /sys/fs/cgroup.
+ *
+ * The parent "hearth-<pid>" holds no processes, so it may enable memory and
+ * pids for its children ("no internal processes" rule); the spawner itself
+ * stays where it was started. Instances are cloned straight into their cgroup
+ * (CLONE_INTO_CGROUP), so not one instruction of the child runs unlimited,
+ * and ended with cgroup.kill, which catches forks in flight.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "sandbox/internal.h"
+#include "lib/banned.h"
+
+#define V2_ROOT "/sys/fs/cgroup"
+
+static int
+v2_setup(struct sandbox__cgroups *cg, struct err *err)
+{
+	_cleanup_free_ char *own = NULL;
+	char *base = NULL;
+	int r;
+
+	/* The root may enable controllers even though it has processes; a
+	 * non-root cgroup (a delegated one under systemd) only if it has none. */
+	r = sandbox__write_file(V2_ROOT, "cgroup.subtree_control", "+memory +pids");
+	if (r == 0) {
+		base = xstrdup(V2_ROOT);
+	} else if (sandbox__own_cgroup(NULL, &own) == 0 && strcmp(own, "/") != 0) {
+		base = xasprintf(V2_ROOT "%s", own);
+		r = sandbox__write_file(base, "cgroup.subtree_control", "+memory +pids");
+	}
+	if (r < 0) {
+		r = err_set(err, -r, "cannot enable the memory and pids controllers in '%s' "
+			    "(a cgroup with processes cannot; start hearth in a delegated, empty "
+			    "cgroup)", base ? base : V2_ROOT);
+		free(base);
+		return r;
+	}
+	sandbox__cgroup_sweep(base);
+	cg->mem_parent = xasprintf("%s/hearth-%d", base, (int)getpid());
+	free(base);
+	if (mkdir(cg->mem_parent, 0755) < 0 && errno != EEXIST)
+		return err_set(err, errno, "cannot create cgroup '%s'", cg->mem_parent);
+	r = sandbox__write_file(cg->mem_parent, "cgroup.subtree_control", "+memory +pids");
+	if (r < 0)
+		return err_set(err, -r, "cannot enable memory and pids in '%s'", cg->mem_parent);
+	return 0;
+}
+
+static int
+v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+{
+	char val[32];
+	int r;
+
+	ci->mem_path = xasprintf("%s/i%" PRIu64, cg->mem_parent, id);
+	if (mkdir(ci->mem_path, 0755) < 0) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", ci->mem_path);
+		free(ci->mem_path);
+		ci->mem_path = NULL;
+		return r;
+	}
+	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
+	r = sandbox__write_file(ci->mem_path, "memory.max", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot write memory.max of '%s'", ci->mem_path);
+	/* Like memsw on v1: the limit is on memory, not on memory plus swap. */
+	r = sandbox__write_file(ci->mem_path, "memory.swap.max", "0");
+	if (r < 0 && r != -ENOENT)
+		return err_set(err, -r, "cannot write memory.swap.max of '%s'", ci->mem_path);
+	snprintf(val, sizeof(val), "%" PRIu32, pids_max);
+	r = sandbox__write_file(ci->mem_path, "pids.max", val);
+	if (r < 0)
+		return err_set(err, -r, "cannot write pids.max of '%s'", ci->mem_path);
+	/* CLONE_INTO_CGROUP wants a real directory fd; O_PATH is refused. */
+	ci->clone_fd = open(ci->mem_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ci->clone_fd < 0)
+		return err_set(err, errno, "cannot open cgroup '%s'", ci->mem_path);
+	return 0;
+}
+
+static int
+v2_attach(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err)
+{
+	(void)ci;
+	(void)pid;
+	(void)err;
+	return 0;
+}
+
+static int
+v2_oom_killed(const struct sandbox__cgroup_inst *ci)
+{
+	char buf[512], *p;
+
+	if (!ci->mem_path ||
+	    sandbox__read_file(ci->mem_path, "memory.events", buf, sizeof(buf)) < 0)
+		return 0;
+	p = strstr(buf, "oom_kill ");
+	return p && strtoull(p + 9, NULL, 10) > 0;
+}
+
+static void
+v2_kill(const struct sandbox__cgroup_inst *ci)
+{
+	if (!ci->mem_path)
+		return;
+	/* cgroup.kill (5.14) is atomic against forks; older kernels get the list. */
+	if (sandbox__write_file(ci->mem_path, "cgroup.kill", "1") < 0)
+		sandbox__kill_procs(ci->mem_path);
+}
+
+static int
+v2_remove(struct sandbox__cgroup_inst *ci)
+{
+	if (ci->clone_fd >= 0) {
+		close(ci->clone_fd);
+		ci->clone_fd = -1;
+	}
+	return sandbox__rmdir(&ci->mem_path);
+}
+
+static void
+v2_teardown(struct sandbox__cgroups *cg)
+{
+	char *p = cg->mem_parent;
+
+	if (sandbox__rmdir(&cg->mem_parent) < 0)
+		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+}
+
+const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops = {
+	.version = 2,
+	.setup = v2_setup,
+	.create = v2_create,
+	.attach = v2_attach,
+	.oom_killed = v2_oom_killed,
+	.kill = v2_kill,
+	.remove = v2_remove,
+	.teardown = v2_teardown,
+};

@@ -1,0 +1,301 @@
+/*
+ * The sandbox child: the code that runs between clone3() and execve("/init").
+ *
+ * Only async-signal-safe calls here: no malloc, no stdio, no locks. The child
+ * is a raw clone3() copy of the spawner, so glibc's fork handlers never ran;
+ * thin syscall wrappers are all it may trust. Every path, option string and
+ * number was prepared by the spawner (mount.c, spawner.c).
+ *
+ * On failure the child writes {step, errno, plan index} to the error pipe and
+ * _exit(127)s. The pipe is O_CLOEXEC, so the spawner reading EOF means execve
+ * succeeded (libuv's uv__write_errno() in src/unix/process.c works this way).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "sandbox/internal.h"
+#include "lib/banned.h"
+
+/* The root tmpfs holds only mount points and the merged-usr links. */
+#define ROOT_TMPFS_OPTS "mode=0755,size=64k,nr_inodes=128"
+
+static int err_fd = -1;
+
+static NORETURN void
+fail(int step, int index, int e)
+{
+	struct sandbox__child_error ce = { step, e > 0 ? e : EIO, index };
+	ssize_t n;
+
+	do
+		n = write(err_fd, &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	_exit(127);
+}
+
+/* Flags the kernel locked on a mount we did not create (nosuid, nodev, noexec,
+ * atime) must be repeated in a remount from a user namespace, or it fails with
+ * EPERM (fs/namespace.c: can_change_locked_flags()). statfs() reports them in
+ * ST_* values, which are not the MS_* values. */
+static unsigned long
+locked_flags(const char *path)
+{
+	struct statfs sfs;
+	unsigned long f = 0;
+
+	if (statfs(path, &sfs) < 0)
+		return 0;
+	if (sfs.f_flags & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sfs.f_flags & ST_NODEV)
+		f |= MS_NODEV;
+	if (sfs.f_flags & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sfs.f_flags & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sfs.f_flags & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sfs.f_flags & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+static int
+make_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Builds the tree under the new root (the cwd) in plan order. */
+static void
+do_mounts(const struct sandbox__plan *p)
+{
+	const struct sandbox__mount *m;
+	size_t i;
+	int r;
+
+	for (i = 0; i < p->n; i++) {
+		m = &p->m[i];
+		r = 0;
+		switch (m->kind) {
+		case SANDBOX__MNT_DIR:
+			if (mkdir(m->dst, 0755) < 0 && errno != EEXIST)
+				r = -errno;
+			break;
+		case SANDBOX__MNT_SYMLINK:
+			if (symlink(m->src, m->dst) < 0)
+				r = -errno;
+			break;
+		case SANDBOX__MNT_BIND:
+			if (m->mkpoint_dir && mkdir(m->dst, 0755) < 0 && errno != EEXIST)
+				r = -errno;
+			else if (m->mkpoint_file)
+				r = make_file(m->dst);
+			/* Recursive, because a non-recursive bind of a tree with mounts
+			 * under it that the kernel locked fails with EINVAL in a user
+			 * namespace (fs/namespace.c: do_loopback()). */
+			if (r == 0 && mount(m->src, m->dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+				r = -errno;
+			break;
+		case SANDBOX__MNT_TMPFS:
+			if (mount("tmpfs", m->dst, "tmpfs", m->flags, m->data) < 0)
+				r = -errno;
+			break;
+		}
+		if (r < 0)
+			fail(m->step, (int)i, -r);
+	}
+	/* Read-only only now: mount points inside /dev had to be created first,
+	 * and a bind mount's flags are its own, not those of what it binds. */
+	for (i = 0; i < p->n; i++) {
+		m = &p->m[i];
+		if (!m->ro)
+			continue;
+		if (mount(NULL, m->dst, NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | m->flags | locked_flags(m->dst),
+			  NULL) < 0)
+			fail(SANDBOX__STEP_REMOUNT_RO, (int)i, errno);
+	}
+}
+
+static int
+loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd, r = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		r = -errno;
+	} else {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			r = -errno;
+	}
+	close(fd);
+	return r;
+}
+
+static int
+move_above_stdio(int fd)
+{
+	/* Anything at 0..3 would be clobbered by the final dup2()s. */
+	if (fd > 3)
+		return fd;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+	if (fd < 0)
+		fail(SANDBOX__STEP_FDS_EARLY, -1, errno);
+	return fd;
+}
+
+void
+sandbox__child_run(const struct sandbox__child *c)
+{
+	struct rlimit rl = { 1024, 1024 };
+	struct sigaction sa;
+	sigset_t none;
+	int relay_fd, nul, cap;
+	ssize_t n;
+	char go;
+
+	err_fd = c->err_fd;
+	if (err_fd <= 3) {
+		err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, 4);
+		if (err_fd < 0)
+			_exit(127);
+	}
+	relay_fd = move_above_stdio(c->relay_fd);
+
+	/* Until the spawner has written our id maps we are nobody in our own
+	 * namespace and may do nothing; on v1 we must also be in our cgroups
+	 * before we allocate anything worth limiting. */
+	do
+		n = read(c->sync_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		fail(SANDBOX__STEP_SYNC, -1, n < 0 ? errno : EPIPE);
+	close(c->sync_fd);
+	/* Entering a user namespace does not change our ids: we are still host
+	 * root, which is unmapped here, and the kernel refuses to create files
+	 * owned by an unmapped id (EOVERFLOW). Becoming the namespace's root
+	 * (host 100000) keeps our capabilities in it: the uid-change rules only
+	 * drop them when leaving *its* root. Raw syscalls: see below. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+		fail(SANDBOX__STEP_BECOME_ROOT, -1, errno);
+
+	/* Our mount namespace is a copy of the host's; without this, mounts we
+	 * make could propagate back to the host through shared peer groups. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail(SANDBOX__STEP_MOUNT_PRIVATE, -1, errno);
+	/* A tmpfs of our own as the root: a mount point for pivot_root, and a
+	 * place to create mount points without touching anything on the host. */
+	if (mount("tmpfs", c->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_TMPFS_OPTS) < 0)
+		fail(SANDBOX__STEP_MOUNT_ROOT, -1, errno);
+	if (chdir(c->root_dir) < 0)
+		fail(SANDBOX__STEP_CHDIR_ROOT, -1, errno);
+	do_mounts(c->plan);
+
+	/* proc before pivot_root: a user namespace may mount proc only while a
+	 * fully visible proc is in its mount namespace (fs/namespace.c:
+	 * mount_too_revealing()), and the host's goes away with the old root.
+	 * Mounted from inside our pid namespace, it shows only our processes. */
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		fail(SANDBOX__STEP_MOUNT_PROC, -1, errno);
+	/* Last, once every mount point exists: nothing in / is writable but /tmp. */
+	if (mount(NULL, ".", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		fail(SANDBOX__STEP_REMOUNT_ROOT, -1, errno);
+
+	/* crun's do_pivot(): stacking the old root under the new one and
+	 * detaching it needs no directory to put it in (and so no write). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		fail(SANDBOX__STEP_PIVOT_ROOT, -1, errno);
+	if (umount2(".", MNT_DETACH) < 0)
+		fail(SANDBOX__STEP_UMOUNT_OLD, -1, errno);
+	if (chdir("/") < 0)
+		fail(SANDBOX__STEP_UMOUNT_OLD, -1, errno);
+
+	/* A new network namespace starts with lo down; the Runtime API listens
+	 * on 127.0.0.1:9001 inside. */
+	n = loopback_up();
+	if (n < 0)
+		fail(SANDBOX__STEP_LOOPBACK, -1, (int)-n);
+	if (sethostname("localhost", 9) < 0)
+		fail(SANDBOX__STEP_HOSTNAME, -1, errno);
+
+	/* Capabilities go while we still hold CAP_SETPCAP: the bounding set so
+	 * that nothing exec'd later can regain any, ambient ones in case the
+	 * host handed some down. The uid change below then empties the rest. */
+	for (cap = 0; cap <= c->cap_last; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			fail(SANDBOX__STEP_CAPBSET, -1, errno);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail(SANDBOX__STEP_AMBIENT, -1, errno);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		fail(SANDBOX__STEP_RLIMIT, -1, errno);
+
+	/* hearth-init finds its relay at fd 3 and nothing else open but
+	 * /dev/null on 0-2; it captures the runtime's output with its own pipes.
+	 * Everything else is marked close-on-exec rather than closed, because
+	 * the error pipe has to stay open until execve() itself. */
+	if (dup2(relay_fd, 3) < 0)
+		fail(SANDBOX__STEP_FDS, -1, errno);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0)
+		fail(SANDBOX__STEP_FDS, -1, errno);
+	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+		fail(SANDBOX__STEP_FDS, -1, errno);
+	if (close_range(4, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail(SANDBOX__STEP_FDS, -1, errno);
+
+	/* Raw syscalls: glibc's wrappers would try to broadcast the change to
+	 * threads the raw clone3() child does not have. Groups and gid first,
+	 * while we still may change them. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
+		fail(SANDBOX__STEP_SETGROUPS, -1, errno);
+	if (syscall(SYS_setresgid, SANDBOX__SBX_GID, SANDBOX__SBX_GID, SANDBOX__SBX_GID) < 0)
+		fail(SANDBOX__STEP_SETGID, -1, errno);
+	if (syscall(SYS_setresuid, SANDBOX__SBX_UID, SANDBOX__SBX_UID, SANDBOX__SBX_UID) < 0)
+		fail(SANDBOX__STEP_SETUID, -1, errno);
+	/* No set-id or file-capability binary can give anything back. Also the
+	 * prerequisite for loading seccomp without CAP_SYS_ADMIN. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(SANDBOX__STEP_NO_NEW_PRIVS, -1, errno);
+
+	/* The spawner blocks signals for its signalfd and ignores SIGPIPE; a
+	 * blocked mask and ignored dispositions survive execve(). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* Seccomp goes here, last before execve(), so the filter need allow
+	 * none of the set-up above: the spawner compiles the BPF program once
+	 * and the child only loads it (a later issue). */
+
+	execve("/init", c->argv, c->envp);
+	fail(SANDBOX__STEP_EXEC, -1, errno);
+}

@@ -1,0 +1,283 @@
+/*
+ * What the files of the sandbox module share and nothing outside it may use:
+ * the control protocol between client.c (daemon) and spawner.c, the cgroup
+ * backends behind one ops struct, the rootfs plan mount.c builds in the
+ * spawner and child.c carries out between clone and exec.
+ */
+#ifndef HEARTH_SANDBOX_INTERNAL_H
+#define HEARTH_SANDBOX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "sandbox/sandbox.h"
+
+/*
+ * Control protocol. One SOCK_SEQPACKET record is one message:
+ *     u32 type, u32 reserved (0), u64 id,
+ *     then fields, each: u32 tag, u32 len, len bytes.
+ * Numbers are native-endian (both ends are the same binary on the same host);
+ * strings carry their NUL so the spawner can use them in place as C strings.
+ * The decoder copies nothing and rejects unknown tags, repeated scalars,
+ * strings without their NUL or with one inside, and records over the cap.
+ */
+#define SANDBOX__MSG_MAX (64u * 1024)
+#define SANDBOX__MAX_ARGS 256
+#define SANDBOX__MAX_ENV 1024
+
+enum sandbox__msg_type {
+	/* spawner -> daemon */
+	SANDBOX__MSG_READY = 1,		/* CGROUP_VERSION: set-up done */
+	SANDBOX__MSG_START_FAILED,	/* ERR_CODE, ERR_MSG: the spawner gives up */
+	SANDBOX__MSG_SPAWNED,		/* PID; fds relay, pidfd, cgroup as SCM_RIGHTS */
+	SANDBOX__MSG_SPAWN_FAILED,	/* ERR_CODE, ERR_MSG */
+	SANDBOX__MSG_EXITED,		/* WAIT_STATUS, OOM_KILLED */
+	/* daemon -> spawner */
+	SANDBOX__MSG_SPAWN = 16,	/* CODE_DIR, [RUNTIME_DIR], ARG*, ENV*, MEM, TMP, PIDS */
+	SANDBOX__MSG_STOP,
+	SANDBOX__MSG_TYPE_MAX
+};
+
+enum sandbox__tag {
+	SANDBOX__T_CODE_DIR = 1,
+	SANDBOX__T_RUNTIME_DIR,
+	SANDBOX__T_ARG,			/* repeated, in order */
+	SANDBOX__T_ENV,			/* repeated, in order */
+	SANDBOX__T_MEM_BYTES,		/* u64 */
+	SANDBOX__T_TMP_BYTES,		/* u64 */
+	SANDBOX__T_PIDS_MAX,		/* u32 */
+	SANDBOX__T_PID,			/* i32 */
+	SANDBOX__T_WAIT_STATUS,		/* i32 */
+	SANDBOX__T_OOM_KILLED,		/* i32 */
+	SANDBOX__T_ERR_CODE,		/* i32 */
+	SANDBOX__T_ERR_MSG,
+	SANDBOX__T_CGROUP_VERSION,	/* i32 */
+	SANDBOX__T_MAX
+};
+
+/* A decoded (or to-be-encoded) message. Strings are NULL when absent; after
+ * decoding they point into the caller's buffer. */
+struct sandbox__msg {
+	uint32_t type;
+	uint64_t id;
+	const char *code_dir;
+	const char *runtime_dir;
+	const char *argv[SANDBOX__MAX_ARGS + 1];	/* NULL-terminated */
+	size_t argc;
+	const char *envp[SANDBOX__MAX_ENV + 1];		/* NULL-terminated */
+	size_t envc;
+	uint64_t mem_bytes;
+	uint64_t tmp_bytes;
+	uint32_t pids_max;
+	int32_t pid;
+	int32_t wait_status;
+	int32_t oom_killed;
+	int32_t err_code;
+	const char *err_msg;
+	int32_t cgroup_version;
+};
+
+void sandbox__msg_init(struct sandbox__msg *m, uint32_t type, uint64_t id);
+/* Appends the encoded message to out. -E2BIG if it would exceed SANDBOX__MSG_MAX
+ * (out is then left as it was). */
+int sandbox__msg_encode(const struct sandbox__msg *m, struct buf *out);
+/* Returns 0, -EBADMSG for malformed input, -E2BIG for too many args/env. */
+int sandbox__msg_decode(const void *data, size_t len, struct sandbox__msg *m);
+const char *sandbox__msg_type_name(uint32_t type);
+
+/* The spawner's entry point, run in the process sandbox_start() forks;
+ * ctl_fd is its end of the control socket. Returns the exit code. */
+int sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd);
+
+/*
+ * Cgroups. One backend per hierarchy kind, chosen once at spawner start-up.
+ * Each spawner owns a parent "hearth-<spawnerpid>" and makes one "i<id>"
+ * beneath it per instance.
+ */
+struct sandbox__cgroups;
+
+struct sandbox__cgroup_inst {
+	char *mem_path;		/* instance dir in the memory hierarchy (the only one on v2) */
+	char *pids_path;	/* v1: instance dir in the pids hierarchy; NULL on v2 */
+	int clone_fd;		/* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP; -1 on v1 */
+};
+
+struct sandbox__cgroup_ops {
+	int version;
+	/* Creates the spawner's parent cgroup(s). */
+	int (*setup)(struct sandbox__cgroups *cg, struct err *err);
+	/* Creates the instance cgroup(s) and writes the limits. */
+	int (*create)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+		      uint64_t mem_bytes, uint32_t pids_max, struct err *err);
+	/* Moves pid in (v1); nothing on v2, where clone3 put it there. */
+	int (*attach)(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err);
+	/* 1 if the OOM killer struck inside, 0 if not (or unknown). */
+	int (*oom_killed)(const struct sandbox__cgroup_inst *ci);
+	/* SIGKILLs whatever is still inside. */
+	void (*kill)(const struct sandbox__cgroup_inst *ci);
+	/* Removes the instance cgroup(s): 0, -EBUSY while tasks remain, other -errno.
+	 * Idempotent: what is gone stays gone. */
+	int (*remove)(struct sandbox__cgroup_inst *ci);
+	/* Removes the parent(s); best effort, logs what it cannot remove. */
+	void (*teardown)(struct sandbox__cgroups *cg);
+};
+
+struct sandbox__cgroups {
+	const struct sandbox__cgroup_ops *ops;
+	char *mem_parent;	/* the parent in the memory hierarchy (the only one on v2) */
+	char *pids_parent;	/* v1 only */
+};
+
+extern const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops;
+extern const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops;
+
+/* Picks the backend (v2 if /sys/fs/cgroup lists memory, else v1) and creates
+ * the parent cgroup(s). */
+int sandbox__cgroup_init(struct sandbox__cgroups *cg, struct err *err);
+void sandbox__cgroup_release(struct sandbox__cgroups *cg);
+void sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci);
+/* Frees the paths and fd; does not remove anything. */
+void sandbox__cgroup_inst_release(struct sandbox__cgroup_inst *ci);
+
+/* Helpers shared by the backends. path/name are joined with '/'. */
+int sandbox__write_file(const char *dir, const char *name, const char *value);
+int sandbox__read_file(const char *dir, const char *name, char *out, size_t size);
+/* Finds this process's cgroup path for a v1 controller ("memory") or, with
+ * controller NULL, the v2 path ("0::"). Returns a malloc'd path like "/a/b". */
+int sandbox__own_cgroup(const char *controller, char **path);
+void sandbox__kill_procs(const char *dir);
+/* Removes "hearth-<pid>" cgroups under base whose spawner no longer exists. */
+void sandbox__cgroup_sweep(const char *base);
+int sandbox__rmdir(char **path);
+
+/*
+ * The steps of the child between clone and exec, in order. Each has its own
+ * code so that a failure names the step that failed.
+ */
+enum sandbox__step {
+	SANDBOX__STEP_FDS_EARLY,
+	SANDBOX__STEP_SYNC,
+	SANDBOX__STEP_BECOME_ROOT,
+	SANDBOX__STEP_MOUNT_PRIVATE,
+	SANDBOX__STEP_MOUNT_ROOT,
+	SANDBOX__STEP_CHDIR_ROOT,
+	SANDBOX__STEP_MKDIR,
+	SANDBOX__STEP_SYMLINK,
+	SANDBOX__STEP_BIND_USR,
+	SANDBOX__STEP_BIND_LIB,
+	SANDBOX__STEP_BIND_ETC,
+	SANDBOX__STEP_BIND_ETC_FILE,
+	SANDBOX__STEP_BIND_CODE,
+	SANDBOX__STEP_BIND_RUNTIME,
+	SANDBOX__STEP_BIND_INIT,
+	SANDBOX__STEP_MOUNT_DEV,
+	SANDBOX__STEP_BIND_DEV,
+	SANDBOX__STEP_MOUNT_TMP,
+	SANDBOX__STEP_REMOUNT_RO,
+	SANDBOX__STEP_MOUNT_PROC,
+	SANDBOX__STEP_REMOUNT_ROOT,
+	SANDBOX__STEP_PIVOT_ROOT,
+	SANDBOX__STEP_UMOUNT_OLD,
+	SANDBOX__STEP_LOOPBACK,
+	SANDBOX__STEP_HOSTNAME,
+	SANDBOX__STEP_CAPBSET,
+	SANDBOX__STEP_AMBIENT,
+	SANDBOX__STEP_RLIMIT,
+	SANDBOX__STEP_FDS,
+	SANDBOX__STEP_SETGROUPS,
+	SANDBOX__STEP_SETGID,
+	SANDBOX__STEP_SETUID,
+	SANDBOX__STEP_NO_NEW_PRIVS,
+	SANDBOX__STEP_EXEC,
+	SANDBOX__STEP_MAX
+};
+
+const char *sandbox__step_name(int step);
+
+/* What the child writes to the error pipe before _exit(127). */
+struct sandbox__child_error {
+	int32_t step;
+	int32_t err;	/* positive errno */
+	int32_t index;	/* the mount plan entry, or -1 */
+};
+
+enum sandbox__mount_kind {
+	SANDBOX__MNT_DIR,	/* mkdir dst in the new root */
+	SANDBOX__MNT_SYMLINK,	/* symlink src at dst */
+	SANDBOX__MNT_BIND,	/* bind host src on dst, remount read-only later */
+	SANDBOX__MNT_TMPFS,	/* tmpfs on dst with data as options */
+};
+
+/* One entry of the rootfs plan. Paths were built by the spawner; dst is
+ * relative to the new root (the child's cwd while it builds it). */
+struct sandbox__mount {
+	enum sandbox__mount_kind kind;
+	int step;		/* reported on failure */
+	const char *src;
+	const char *dst;
+	const char *data;	/* tmpfs options */
+	unsigned long flags;	/* tmpfs: mount flags; bind: flags added at the ro remount */
+	bool mkpoint_file;	/* bind: create an empty file as the mount point */
+	bool mkpoint_dir;	/* bind/tmpfs: create the directory mount point */
+	bool ro;		/* remount read-only once everything is mounted */
+};
+
+#define SANDBOX__MAX_MOUNTS 48
+
+/* The prepared rootfs of one spawn. Owns the strings it points to. */
+struct sandbox__plan {
+	const char *root_dir;	/* borrowed from struct sandbox__rootfs */
+	struct sandbox__mount m[SANDBOX__MAX_MOUNTS];
+	size_t n;
+	char *owned[SANDBOX__MAX_MOUNTS];	/* strings to free */
+	size_t n_owned;
+};
+
+/* Per-spawner rootfs state, prepared once at start-up. */
+struct sandbox__rootfs {
+	char *root_dir;		/* state_dir/root: the mount point of every instance's root */
+	char *etc_dir;		/* state_dir/etc: the minimal /etc */
+	char *init_path;
+	bool etc_ld_cache, etc_localtime, etc_certs;	/* which host files get bound */
+	struct {
+		char name[8];
+		char target[64];	/* symlink target, or "" to bind the host dir */
+	} toplinks[6];
+	size_t n_toplinks;
+};
+
+int sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
+			    struct err *err);
+void sandbox__rootfs_release(struct sandbox__rootfs *rf);
+/* Builds the mount plan of one instance, in mount order. */
+int sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
+			const char *code_dir, const char *runtime_dir, uint64_t tmp_bytes,
+			struct err *err);
+void sandbox__plan_release(struct sandbox__plan *p);
+/* Renders a failed child step as "cannot ...: strerror (step name)". */
+int sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
+			     const struct sandbox__plan *p);
+
+/* Everything the child needs, prepared before clone. */
+struct sandbox__child {
+	int sync_fd;	/* read end: one byte once id maps and cgroups are done */
+	int err_fd;	/* write end, O_CLOEXEC: EOF at exec means success */
+	int relay_fd;	/* becomes fd 3 */
+	const char *root_dir;
+	const struct sandbox__plan *plan;
+	int cap_last;
+	char *const *argv;
+	char *const *envp;
+};
+
+/* Runs in the cloned child: async-signal-safe only. Never returns. */
+NORETURN void sandbox__child_run(const struct sandbox__child *c);
+
+/* The ids inside the sandbox. */
+#define SANDBOX__SBX_UID 993
+#define SANDBOX__SBX_GID 993
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * The sandbox's root filesystem, prepared in the spawner.
+ *
+ * Once per spawner: the minimal /etc under state_dir/etc (files the child binds
+ * read-only, so dynamic binaries, name lookups and TLS work without exposing
+ * the host's /etc), the empty mount point state_dir/root, and a look at the
+ * host's top-level merged-usr links.
+ *
+ * Once per spawn: the mount plan, an ordered table child.c walks between clone
+ * and exec. Every path and option string is built here, because the child may
+ * not allocate. Not for: doing any mount itself (only the child, inside its own
+ * mount namespace, mounts anything).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "sandbox/internal.h"
+#include "lib/banned.h"
+
+static const char etc_passwd[] =
+	"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+	"sbx_user:x:993:993:sandbox user:/tmp:/usr/sbin/nologin\n"
+	"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+static const char etc_group[] =
+	"root:x:0:\n"
+	"sbx_user:x:993:\n"
+	"nogroup:x:65534:\n";
+static const char etc_hosts[] =
+	"127.0.0.1\tlocalhost\n"
+	"::1\tlocalhost ip6-localhost ip6-loopback\n";
+static const char etc_nsswitch[] =
+	"passwd: files\n"
+	"group: files\n"
+	"shadow: files\n"
+	"hosts: files\n"
+	"networks: files\n"
+	"protocols: files\n"
+	"services: files\n";
+
+/* Writes through a temporary name and rename(), so a spawner starting while an
+ * old one still runs never shows a sandbox a half-written file. */
+static int
+write_file(const char *dir, const char *name, const char *content, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	_cleanup_free_ char *tmp = xasprintf("%s/.%s.%d", dir, name, (int)getpid());
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(content);
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(err, errno, "cannot create '%s'", tmp);
+	/* 0644 whatever the daemon's umask: the sandbox user reads these as "others". */
+	if (fchmod(fd, 0644) < 0 || write(fd, content, len) != (ssize_t)len) {
+		unlink(tmp);
+		return err_set(err, errno ? errno : EIO, "cannot write '%s'", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return err_set(err, errno, "cannot rename '%s' to '%s'", tmp, path);
+	}
+	return 0;
+}
+
+/* An empty file or directory for a bind mount to land on. */
+static int
+make_mountpoint(const char *path, bool dir, struct err *err)
+{
+	int fd;
+
+	if (dir) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return err_set(err, errno, "cannot create directory '%s'", path);
+		if (chmod(path, 0755) < 0)
+			return err_set(err, errno, "cannot chmod '%s'", path);
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return err_set(err, errno, "cannot create '%s'", path);
+	close(fd);
+	return 0;
+}
+
+/* The child reaches state_dir/root as host uid 100000 (namespace root has no
+ * power over files the host's root owns), so every ancestor must be
+ * searchable by others. Checking here turns a puzzling EACCES at the first
+ * spawn into a clear error at start-up. */
+static int
+check_searchable(const char *path, struct err *err)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	struct stat st;
+	char *slash;
+
+	for (;;) {
+		if (stat(p[0] ? p : "/", &st) < 0)
+			return err_set(err, errno, "cannot stat '%s'", p[0] ? p : "/");
+		if (!(st.st_mode & S_IXOTH))
+			return err_setmsg(err, EACCES,
+					  "'%s' is not searchable by others (mode %04o); sandboxes "
+					  "run as an unprivileged host uid and must reach '%s'",
+					  p[0] ? p : "/", (unsigned)(st.st_mode & 07777), path);
+		slash = strrchr(p, '/');
+		if (!slash || !p[0])
+			return 0;
+		*slash = '\0';
+	}
+}
+
+int
+sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
+			struct err *err)
+{
+	static const char *const tops[] = { "bin", "sbin", "lib", "lib64", "lib32", "libx32" };
+	struct stat st;
+	char path[64];
+	size_t i;
+	ssize_t n;
+	int r;
+
+	memset(rf, 0, sizeof(*rf));
+	if (!cfg->state_dir || cfg->state_dir[0] != '/')
+		return err_setmsg(err, EINVAL, "state_dir must be an absolute path");
+	if (!cfg->init_path || cfg->init_path[0] != '/')
+		return err_setmsg(err, EINVAL, "init_path must be an absolute path");
+	if (stat(cfg->init_path, &st) < 0)
+		return err_set(err, errno, "cannot stat init '%s'", cfg->init_path);
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXOTH))
+		return err_setmsg(err, EACCES, "init '%s' is not a file executable by others",
+				  cfg->init_path);
+	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+		return err_set(err, errno, "cannot create state dir '%s'", cfg->state_dir);
+	r = check_searchable(cfg->state_dir, err);
+	if (r < 0)
+		return r;
+	r = check_searchable(cfg->init_path, err);
+	if (r < 0)
+		return r;
+
+	rf->init_path = xstrdup(cfg->init_path);
+	rf->root_dir = xasprintf("%s/root", cfg->state_dir);
+	rf->etc_dir = xasprintf("%s/etc", cfg->state_dir);
+	if (make_mountpoint(rf->root_dir, true, err) < 0 ||
+	    make_mountpoint(rf->etc_dir, true, err) < 0)
+		return -err->code;
+	if (write_file(rf->etc_dir, "passwd", etc_passwd, err) < 0 ||
+	    write_file(rf->etc_dir, "group", etc_group, err) < 0 ||
+	    write_file(rf->etc_dir, "hosts", etc_hosts, err) < 0 ||
+	    write_file(rf->etc_dir, "hostname", "localhost\n", err) < 0 ||
+	    write_file(rf->etc_dir, "nsswitch.conf", etc_nsswitch, err) < 0 ||
+	    write_file(rf->etc_dir, "resolv.conf", "", err) < 0)
+		return -err->code;
+
+	/* Host files bound over empty mount points, each only if the host has it.
+	 * stat() follows links: /etc/localtime is usually one, into /usr. */
+	rf->etc_ld_cache = stat("/etc/ld.so.cache", &st) == 0 && S_ISREG(st.st_mode);
+	rf->etc_localtime = stat("/etc/localtime", &st) == 0 && S_ISREG(st.st_mode);
+	rf->etc_certs = stat("/etc/ssl/certs", &st) == 0 && S_ISDIR(st.st_mode);
+	{
+		_cleanup_free_ char *a = xasprintf("%s/ld.so.cache", rf->etc_dir);
+		_cleanup_free_ char *b = xasprintf("%s/localtime", rf->etc_dir);
+		_cleanup_free_ char *c = xasprintf("%s/ssl", rf->etc_dir);
+		_cleanup_free_ char *d = xasprintf("%s/ssl/certs", rf->etc_dir);
+
+		if ((rf->etc_ld_cache && make_mountpoint(a, false, err) < 0) ||
+		    (rf->etc_localtime && make_mountpoint(b, false, err) < 0) ||
+		    (rf->etc_certs && (make_mountpoint(c, true, err) < 0 ||
+				       make_mountpoint(d, true, err) < 0)))
+			return -err->code;
+	}
+
+	/* Merged /usr: /bin etc. are links into /usr on most systems now; copy the
+	 * links. Where they are real directories, bind them like /usr. */
+	for (i = 0; i < ARRAY_SIZE(tops); i++) {
+		snprintf(path, sizeof(path), "/%s", tops[i]);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlink(path, rf->toplinks[rf->n_toplinks].target,
+				     sizeof(rf->toplinks[0].target) - 1);
+			if (n <= 0 || (size_t)n >= sizeof(rf->toplinks[0].target) - 1)
+				continue;
+			rf->toplinks[rf->n_toplinks].target[n] = '\0';
+		} else if (S_ISDIR(st.st_mode)) {
+			rf->toplinks[rf->n_toplinks].target[0] = '\0';
+		} else {
+			continue;
+		}
+		snprintf(rf->toplinks[rf->n_toplinks].name, sizeof(rf->toplinks[0].name), "%s",
+			 tops[i]);
+		rf->n_toplinks++;
+	}
+	return 0;
+}
+
+void
+sandbox__rootfs_release(struct sandbox__rootfs *rf)
+{
+	free(rf->root_dir);
+	free(rf->etc_dir);
+	free(rf->init_path);
+	memset(rf, 0, sizeof(*rf));
+}
+
+static struct sandbox__mount *
+add(struct sandbox__plan *p, enum sandbox__mount_kind kind, int step, const char *src,
+    const char *dst)
+{
+	struct sandbox__mount *m;
+
+	if (p->n >= SANDBOX__MAX_MOUNTS)
+		BUG("mount plan overflow");
+	m = &p->m[p->n++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->step = step;
+	m->src = src;
+	m->dst = dst;
+	return m;
+}
+
+static struct sandbox__mount *
+add_bind(struct sandbox__plan *p, int step, const char *src, const char *dst,
+	 unsigned long flags)
+{
+	struct sandbox__mount *m = add(p, SANDBOX__MNT_BIND, step, src, dst);
+
+	m->flags = flags;
+	m->ro = true;
+	return m;
+}
+
+static const char *
+own(struct sandbox__plan *p, char *s)
+{
+	if (p->n_owned >= ARRAY_SIZE(p->owned))
+		BUG("mount plan overflow");
+	p->owned[p->n_owned++] = s;
+	return s;
+}
+
+int
+sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
+		    const char *code_dir, const char *runtime_dir, uint64_t tmp_bytes,
+		    struct err *err)
+{
+	static const char *const dirs[] = {
+		"usr", "etc", "var", "var/task", "var/runtime", "tmp", "proc", "dev",
+	};
+	static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
+	struct sandbox__mount *m;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->root_dir = rf->root_dir;
+	if (!code_dir || code_dir[0] != '/')
+		return err_setmsg(err, EINVAL, "code_dir must be an absolute path");
+	if (runtime_dir && runtime_dir[0] != '/')
+		return err_setmsg(err, EINVAL, "runtime_dir must be an absolute path");
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++)
+		add(p, SANDBOX__MNT_DIR, SANDBOX__STEP_MKDIR, NULL, dirs[i]);
+	for (i = 0; i < rf->n_toplinks; i++) {
+		if (rf->toplinks[i].target[0]) {
+			add(p, SANDBOX__MNT_SYMLINK, SANDBOX__STEP_SYMLINK, rf->toplinks[i].target,
+			    rf->toplinks[i].name);
+		} else {
+			m = add_bind(p, SANDBOX__STEP_BIND_LIB,
+				     own(p, xasprintf("/%s", rf->toplinks[i].name)),
+				     rf->toplinks[i].name, MS_NOSUID | MS_NODEV);
+			m->mkpoint_dir = true;
+		}
+	}
+	/* nodev/nosuid on everything but /dev: no device node or set-id bit the
+	 * host has there is any business of a function's. */
+	add_bind(p, SANDBOX__STEP_BIND_USR, "/usr", "usr", MS_NOSUID | MS_NODEV);
+	add_bind(p, SANDBOX__STEP_BIND_ETC, rf->etc_dir, "etc", MS_NOSUID | MS_NODEV);
+	if (rf->etc_ld_cache)
+		add_bind(p, SANDBOX__STEP_BIND_ETC_FILE, "/etc/ld.so.cache", "etc/ld.so.cache",
+			 MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	if (rf->etc_localtime)
+		add_bind(p, SANDBOX__STEP_BIND_ETC_FILE, "/etc/localtime", "etc/localtime",
+			 MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	if (rf->etc_certs)
+		add_bind(p, SANDBOX__STEP_BIND_ETC_FILE, "/etc/ssl/certs", "etc/ssl/certs",
+			 MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	add_bind(p, SANDBOX__STEP_BIND_CODE, own(p, xstrdup(code_dir)), "var/task",
+		 MS_NOSUID | MS_NODEV);
+	if (runtime_dir)
+		add_bind(p, SANDBOX__STEP_BIND_RUNTIME, own(p, xstrdup(runtime_dir)),
+			 "var/runtime", MS_NOSUID | MS_NODEV);
+	m = add_bind(p, SANDBOX__STEP_BIND_INIT, rf->init_path, "init", MS_NOSUID | MS_NODEV);
+	m->mkpoint_file = true;
+
+	/* /dev is a tmpfs of our own holding only binds of harmless host nodes:
+	 * a user namespace may not mknod, and the host's devtmpfs holds far more
+	 * than a function needs. */
+	m = add(p, SANDBOX__MNT_TMPFS, SANDBOX__STEP_MOUNT_DEV, "tmpfs", "dev");
+	m->flags = MS_NOSUID | MS_NOEXEC;
+	m->data = "mode=0755,size=64k,nr_inodes=64";
+	m->ro = true;
+	for (i = 0; i < ARRAY_SIZE(devs); i++) {
+		m = add_bind(p, SANDBOX__STEP_BIND_DEV, own(p, xasprintf("/dev/%s", devs[i])),
+			     own(p, xasprintf("dev/%s", devs[i])), MS_NOSUID | MS_NOEXEC);
+		m->mkpoint_file = true;
+	}
+
+	/* The one writable place. Its size is the instance's disk budget; it is
+	 * charged to the memory cgroup as well. */
+	m = add(p, SANDBOX__MNT_TMPFS, SANDBOX__STEP_MOUNT_TMP, "tmpfs", "tmp");
+	m->flags = MS_NOSUID | MS_NODEV;
+	m->data = own(p, xasprintf("mode=1777,size=%" PRIu64, tmp_bytes));
+	return 0;
+}
+
+void
+sandbox__plan_release(struct sandbox__plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_owned; i++)
+		free(p->owned[i]);
+	p->n_owned = 0;
+	p->n = 0;
+}
