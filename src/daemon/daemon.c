@@ -214,10 +214,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 
 	if (split_listen(o->listen, host, sizeof(host), &port, err) < 0)
 		return -err->code;
-	/* 0711: sandboxes run as an unprivileged host uid and must traverse the
-	 * data directory to reach their code; nothing in it can be listed, and
-	 * the token and the database are 0600. */
-	if (mkdir(o->data_dir, 0711) < 0 && errno != EEXIST)
+	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
 		return err_set(err, errno, "cannot create data directory '%s'", o->data_dir);
 	d->data_dir = realpath(o->data_dir, NULL);
 	if (!d->data_dir)
@@ -226,7 +223,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	/* The spawner first, while this process is small and single-threaded. */
 	init_path = o->init_path ? xstrdup(o->init_path) : exe_sibling("hearth-init");
 	sbdir = xasprintf("%s/sandbox", d->data_dir);
-	if (mkdir(sbdir, 0711) < 0 && errno != EEXIST) {
+	if (mkdir(sbdir, 0700) < 0 && errno != EEXIST) {
 		r = err_set(err, errno, "cannot create '%s'", sbdir);
 		free(sbdir);
 		free(init_path);

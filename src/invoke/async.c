@@ -103,8 +103,8 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 	run->attempts = ev->attempts;
 	run->function = xstrdup(ev->function);
 	svc->async_running++;
-	if (invoke_sync(svc, ev->function, ev->payload.ptr, ev->payload.len, NULL, run_done, run,
-			&err) < 0) {
+	if (invoke__start(svc, ev->function, ev->request_id, ev->payload.ptr, ev->payload.len, NULL,
+			  run_done, run, &err) < 0) {
 		svc->async_running--;
 		record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
 		free(run->function);

@@ -48,6 +48,11 @@ void invoke__async_kick(struct invoke_service *svc);
 /* Closes the dispatcher's timer; its close callback frees svc. */
 void invoke__async_free(struct invoke_service *svc);
 
+/* invoke.c: invoke_sync() with a given request id (an async event keeps its own). */
+int invoke__start(struct invoke_service *svc, const char *name, const char *request_id,
+		  const void *payload, size_t len, const char *client_context,
+		  invoke_done_fn *done, void *data, struct err *err);
+
 /* invoke.c: the pool's hooks */
 extern const struct pool_hooks invoke__pool_hooks;
 

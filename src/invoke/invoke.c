@@ -238,6 +238,14 @@ int
 invoke_sync(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 	    const char *client_context, invoke_done_fn *done, void *data, struct err *err)
 {
+	return invoke__start(svc, name, NULL, payload, len, client_context, done, data, err);
+}
+
+int
+invoke__start(struct invoke_service *svc, const char *name, const char *request_id,
+	      const void *payload, size_t len, const char *client_context, invoke_done_fn *done,
+	      void *data, struct err *err)
+{
 	struct fn_entry *fe = invoke__fn(svc, name);
 	struct invocation *inv;
 
@@ -247,7 +255,10 @@ invoke_sync(struct invoke_service *svc, const char *name, const void *payload, s
 		return err_setmsg(err, EAGAIN, "the platform is shutting down");
 	inv = xcalloc(1, sizeof(*inv));
 	inv->svc = svc;
-	id_uuid(inv->request_id);
+	if (request_id)
+		snprintf(inv->request_id, sizeof(inv->request_id), "%s", request_id);
+	else
+		id_uuid(inv->request_id);
 	inv->call.request_id = inv->request_id;
 	buf_init(&inv->call.frame);
 	inv->name = xstrdup(name);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -188,22 +189,17 @@ sandbox__child_run(const struct sandbox__child *c)
 	}
 	relay_fd = move_above_stdio(c->relay_fd);
 
-	/* Until the spawner has written our id maps we are nobody in our own
-	 * namespace and may do nothing; on v1 we must also be in our cgroups
-	 * before we allocate anything worth limiting. */
+	/* On v1 we must be in our cgroups before we allocate anything worth
+	 * limiting: wait for the spawner to put us there. */
 	do
 		n = read(c->sync_fd, &go, 1);
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		fail(SANDBOX__STEP_SYNC, -1, n < 0 ? errno : EPIPE);
 	close(c->sync_fd);
-	/* Entering a user namespace does not change our ids: we are still host
-	 * root, which is unmapped here, and the kernel refuses to create files
-	 * owned by an unmapped id (EOVERFLOW). Becoming the namespace's root
-	 * (host 100000) keeps our capabilities in it: the uid-change rules only
-	 * drop them when leaving *its* root. Raw syscalls: see below. */
-	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
-		fail(SANDBOX__STEP_BECOME_ROOT, -1, errno);
+	/* Until the user namespace is joined below we are host root in
+	 * namespaces the host's user namespace owns: every path is reachable
+	 * (a data directory under /root included) and no mount flag is locked. */
 
 	/* Our mount namespace is a copy of the host's; without this, mounts we
 	 * make could propagate back to the host through shared peer groups. */
@@ -217,10 +213,7 @@ sandbox__child_run(const struct sandbox__child *c)
 		fail(SANDBOX__STEP_CHDIR_ROOT, -1, errno);
 	do_mounts(c->plan);
 
-	/* proc before pivot_root: a user namespace may mount proc only while a
-	 * fully visible proc is in its mount namespace (fs/namespace.c:
-	 * mount_too_revealing()), and the host's goes away with the old root.
-	 * Mounted from inside our pid namespace, it shows only our processes. */
+	/* Mounted from inside our pid namespace, proc shows only our processes. */
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		fail(SANDBOX__STEP_MOUNT_PROC, -1, errno);
 	/* Last, once every mount point exists: nothing in / is writable but /tmp. */
@@ -244,6 +237,14 @@ sandbox__child_run(const struct sandbox__child *c)
 		fail(SANDBOX__STEP_LOOPBACK, -1, (int)-n);
 	if (sethostname("localhost", 9) < 0)
 		fail(SANDBOX__STEP_HOSTNAME, -1, errno);
+
+	/* Into the sandboxes' user namespace (spawner.c: make_userns()). We
+	 * gain every capability in it, but it owns none of our other
+	 * namespaces, so they are worth nothing there; the uid change below
+	 * drops them anyway. Host root is unmapped in it, hence the raw
+	 * syscalls and the id change before anything else. */
+	if (syscall(SYS_setns, c->userns_fd, CLONE_NEWUSER) < 0)
+		fail(SANDBOX__STEP_JOIN_USERNS, -1, errno);
 
 	/* Capabilities go while we still hold CAP_SETPCAP: the bounding set so
 	 * that nothing exec'd later can regain any, ambient ones in case the

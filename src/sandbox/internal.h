@@ -160,7 +160,7 @@ int sandbox__rmdir(char **path);
 enum sandbox__step {
 	SANDBOX__STEP_FDS_EARLY,
 	SANDBOX__STEP_SYNC,
-	SANDBOX__STEP_BECOME_ROOT,
+	SANDBOX__STEP_JOIN_USERNS,
 	SANDBOX__STEP_MOUNT_PRIVATE,
 	SANDBOX__STEP_MOUNT_ROOT,
 	SANDBOX__STEP_CHDIR_ROOT,
@@ -263,7 +263,8 @@ int sandbox__child_error_set(struct err *err, const struct sandbox__child_error 
 
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
-	int sync_fd;	/* read end: one byte once id maps and cgroups are done */
+	int sync_fd;	/* read end: one byte once the cgroups are joined */
+	int userns_fd;	/* the sandboxes' user namespace, joined last */
 	int err_fd;	/* write end, O_CLOEXEC: EOF at exec means success */
 	int relay_fd;	/* becomes fd 3 */
 	const char *root_dir;

@@ -90,32 +90,6 @@ make_mountpoint(const char *path, bool dir, struct err *err)
 	return 0;
 }
 
-/* The child reaches state_dir/root as host uid 100000 (namespace root has no
- * power over files the host's root owns), so every ancestor must be
- * searchable by others. Checking here turns a puzzling EACCES at the first
- * spawn into a clear error at start-up. */
-static int
-check_searchable(const char *path, struct err *err)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	struct stat st;
-	char *slash;
-
-	for (;;) {
-		if (stat(p[0] ? p : "/", &st) < 0)
-			return err_set(err, errno, "cannot stat '%s'", p[0] ? p : "/");
-		if (!(st.st_mode & S_IXOTH))
-			return err_setmsg(err, EACCES,
-					  "'%s' is not searchable by others (mode %04o); sandboxes "
-					  "run as an unprivileged host uid and must reach '%s'",
-					  p[0] ? p : "/", (unsigned)(st.st_mode & 07777), path);
-		slash = strrchr(p, '/');
-		if (!slash || !p[0])
-			return 0;
-		*slash = '\0';
-	}
-}
-
 int
 sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
 			struct err *err)
@@ -125,7 +99,6 @@ sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config 
 	char path[64];
 	size_t i;
 	ssize_t n;
-	int r;
 
 	memset(rf, 0, sizeof(*rf));
 	if (!cfg->state_dir || cfg->state_dir[0] != '/')
@@ -139,12 +112,6 @@ sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config 
 				  cfg->init_path);
 	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
 		return err_set(err, errno, "cannot create state dir '%s'", cfg->state_dir);
-	r = check_searchable(cfg->state_dir, err);
-	if (r < 0)
-		return r;
-	r = check_searchable(cfg->init_path, err);
-	if (r < 0)
-		return r;
 
 	rf->init_path = xstrdup(cfg->init_path);
 	rf->root_dir = xasprintf("%s/root", cfg->state_dir);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ struct spawner {
 	int ctl_fd;
 	int sig_fd;
 	int cap_last;
+	int userns_fd;		/* made once at start-up; see make_userns() */
 	bool stopping;
 	struct sandbox__cgroups cg;
 	struct sandbox__rootfs rf;
@@ -82,7 +84,7 @@ sandbox__step_name(int step)
 	static const char *const names[] = {
 		[SANDBOX__STEP_FDS_EARLY] = "fds_early",
 		[SANDBOX__STEP_SYNC] = "sync",
-		[SANDBOX__STEP_BECOME_ROOT] = "become_root",
+		[SANDBOX__STEP_JOIN_USERNS] = "join_userns",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "mount_private",
 		[SANDBOX__STEP_MOUNT_ROOT] = "mount_root",
 		[SANDBOX__STEP_CHDIR_ROOT] = "chdir_root",
@@ -128,7 +130,7 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 	static const char *const what[] = {
 		[SANDBOX__STEP_FDS_EARLY] = "cannot move the set-up fds",
 		[SANDBOX__STEP_SYNC] = "cannot wait for the spawner's go-ahead",
-		[SANDBOX__STEP_BECOME_ROOT] = "cannot become root of the user namespace",
+		[SANDBOX__STEP_JOIN_USERNS] = "cannot join the sandbox user namespace",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "cannot make mounts private",
 		[SANDBOX__STEP_CHDIR_ROOT] = "cannot enter the new root",
 		[SANDBOX__STEP_MOUNT_PROC] = "cannot mount proc on /proc",
@@ -250,6 +252,85 @@ write_id_map(pid_t pid, const char *file, struct err *err)
 	if (r < 0)
 		return err_set(err, -r, "cannot write %s/%s", dir, file);
 	return 0;
+}
+
+/*
+ * The user namespace every sandbox joins, made once: a throwaway child
+ * unshares it, we write its id maps, keep a reference through
+ * /proc/PID/ns/user, and let the child go (the fd keeps the namespace alive).
+ *
+ * Why not CLONE_NEWUSER per instance: the child would then build its root as
+ * an unprivileged host uid, which cannot even traverse a data directory
+ * under /root (mode 0700). Instead the child sets up its mounts as host root
+ * in namespaces owned by the host's user namespace, and joins this one last,
+ * just before dropping to the sandbox uid. That also leaves the sandbox with
+ * no capability over its own mount, network or pid namespace, and saves
+ * writing id maps on every spawn.
+ */
+static int
+make_userns(struct spawner *sp, struct err *err)
+{
+	int ready[2], hold[2], r = 0;
+	char path[64], c;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return err_set(err, errno, "cannot create a pipe");
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return err_set(err, errno, "cannot create a pipe");
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = err_set(err, errno, "cannot fork the user namespace holder");
+		goto out;
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		close(hold[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		if (write(ready[1], "u", 1) != 1)
+			_exit(1);
+		/* Stay until the parent has the maps written and a reference. */
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	ready[1] = -1;
+	close(hold[0]);
+	hold[0] = -1;
+	if (read(ready[0], &c, 1) != 1) {
+		r = err_setmsg(err, EPERM, "cannot create a user namespace (are user namespaces "
+			       "disabled? see /proc/sys/user/max_user_namespaces)");
+		goto reap;
+	}
+	r = write_id_map(pid, "uid_map", err);
+	if (r == 0)
+		r = write_id_map(pid, "gid_map", err);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		sp->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (sp->userns_fd < 0)
+			r = err_set(err, errno, "cannot open '%s'", path);
+	}
+reap:
+	close(hold[1]);
+	hold[1] = -1;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+out:
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	if (hold[0] >= 0)
+		close(hold[0]);
+	if (hold[1] >= 0)
+		close(hold[1]);
+	return r;
 }
 
 /* Removes an instance's cgroups, waiting out EBUSY for a bounded time. Used
@@ -385,8 +466,8 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	 *    the child is born inside its cgroup (and gets a cgroup namespace
 	 *    rooted there, hiding the host's cgroup paths). */
 	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-		     CLONE_NEWNET | CLONE_PIDFD;
+	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+		     CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	args.exit_signal = SIGCHLD;
 	if (ci.clone_fd >= 0) {
@@ -407,6 +488,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		child.sync_fd = sync_r;
 		child.err_fd = err_w;
 		child.relay_fd = relay_child;
+		child.userns_fd = sp->userns_fd;
 		child.root_dir = sp->rf.root_dir;
 		child.plan = &plan;
 		child.cap_last = sp->cap_last;
@@ -424,11 +506,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	 *    kernel takes a mapping to any host range, and leaves setgroups()
 	 *    allowed for the child to drop its groups. v1: the cgroups, before
 	 *    the child runs anything worth limiting. Then release it. */
-	r = write_id_map(pid, "uid_map", err);
-	if (r == 0)
-		r = write_id_map(pid, "gid_map", err);
-	if (r == 0)
-		r = sp->cg.ops->attach(&ci, pid, err);
+	r = sp->cg.ops->attach(&ci, pid, err);
 	if (r == 0 && write(sync_w, "x", 1) != 1)
 		r = err_set(err, errno, "cannot release the sandbox child");
 	if (r < 0) {
@@ -705,6 +783,9 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sp->cap_last = read_cap_last();
+	r = make_userns(sp, err);
+	if (r < 0)
+		return r;
 	/* The rootfs first: a bad configuration then fails before any cgroup
 	 * exists. */
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
@@ -716,7 +797,7 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 int
 sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 {
-	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1 };
+	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .userns_fd = -1 };
 	struct err err = ERR_INIT;
 	struct sandbox__msg m;
 	struct pollfd pfd[2];
@@ -766,6 +847,8 @@ out:
 	free(sp.rbuf);
 	if (sp.sig_fd >= 0)
 		close(sp.sig_fd);
+	if (sp.userns_fd >= 0)
+		close(sp.userns_fd);
 	close(sp.ctl_fd);
 	return err.code ? 1 : 0;
 }

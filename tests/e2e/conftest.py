@@ -121,10 +121,12 @@ class Daemon:
             return ""
 
     # clients -------------------------------------------------------------
-    def cli(self, *args, input=None, check=False, timeout=60, env=None):
+    def cli(self, *args, input=None, check=False, timeout=60, env=None, token=True):
         e = dict(os.environ)
         e["HEARTH_API"] = self.url
         e.pop("HEARTH_TOKEN", None)
+        if token:
+            e["HEARTH_TOKEN"] = self.token
         e.update(env or {})
         r = subprocess.run([HEARTH] + list(args) + [], input=input, capture_output=True,
                            env=e, timeout=timeout, cwd=self.data)

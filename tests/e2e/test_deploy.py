@@ -139,7 +139,10 @@ def test_token_is_required(daemon):
     token_file = os.path.join(daemon.data, "token")
     assert os.stat(token_file).st_mode & 0o777 == 0o600
     # The CLI finds the token in the data directory or in HEARTH_TOKEN.
-    r = daemon.cli("ls", "--data", "/nonexistent")
+    r = daemon.cli("ls", "--data", "/nonexistent", token=False)
     assert r.returncode != 0
-    r = daemon.cli("ls", "--data", "/nonexistent", env={"HEARTH_TOKEN": daemon.token})
+    r = daemon.cli("ls", "--data", daemon.data, token=False)
+    assert r.returncode == 0, r.stderr
+    r = daemon.cli("ls", "--data", "/nonexistent", token=False,
+                   env={"HEARTH_TOKEN": daemon.token})
     assert r.returncode == 0, r.stderr
