@@ -126,10 +126,14 @@ test: $(UNIT_BIN)
 e2e: all
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e
 
+# The whole suite twice: as built for users, then under ASan+UBSan (leaks included).
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)$(MAKE) --no-print-directory e2e
+ifndef SANITIZE
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all test e2e
+endif
 
 bench: all $(BUILD)/bench/invoke-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh

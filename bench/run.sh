@@ -37,7 +37,7 @@ done
 
 printf '%-44s %10s %10s %10s %10s %6s\n' "measure (µs)" p50 p90 p99 max n
 row() { printf '%-44s %10s %10s %10s %10s %6s\n' "$1" $2; }
-row "floor: fork+exec of the bootstrap, no sandbox" "$("$BENCH" floor "$HELLO/bootstrap" "$FLOOR_N")"
+row "floor: fork+exec of the bootstrap, no sandbox" "$("$BENCH" floor "$HELLO/bootstrap" "$FLOOR_N" 2>/dev/null)"
 row "cold start, sandboxed (request to answer)" "$("$BENCH" cold "$HOST" "$PORT" "$TOKEN" cold "$COLD_N")"
 row "warm invoke through the admin API" "$("$BENCH" warm "$HOST" "$PORT" "$TOKEN" hello "$WARM_N")"
 echo

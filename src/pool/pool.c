@@ -79,6 +79,7 @@ struct pool {
 	size_t ninst;
 	uint64_t next_id;
 	bool stopping;
+	int closing;		/* handles still to close in pool_free() */
 	void (*stopped_cb)(void *);
 	void *stopped_data;
 };
@@ -808,12 +809,13 @@ pool_stop(struct pool *p, void (*cb)(void *), void *data)
 	maybe_stopped(p);
 }
 
+/* libuv runs close callbacks in no promised order: free with the last one. */
 static void
 pool_closed(uv_handle_t *h)
 {
 	struct pool *p = h->data;
 
-	if (h == (uv_handle_t *)&p->flusher)
+	if (--p->closing == 0)
 		free(p);
 }
 
@@ -827,7 +829,7 @@ pool_free(struct pool *p)
 			BUG("pool_free with live instances");
 		fn_free(fn);
 	}
-	/* Close callbacks run in order: the pool is freed with the last one. */
+	p->closing = 2;
 	uv_close((uv_handle_t *)&p->sc_poll, pool_closed);
 	uv_close((uv_handle_t *)&p->flusher, pool_closed);
 }
