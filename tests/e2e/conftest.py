@@ -32,6 +32,30 @@ def cgroup_leftovers(spawner_pid):
     return found
 
 
+def sandbox_processes():
+    """Processes running as a sandbox uid (host ids 100000..165535)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        uid = int(line.split()[1])
+                        if 100000 <= uid < 165536:
+                            found.append(int(d))
+                        break
+        except OSError:
+            pass
+    return found
+
+
+def host_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return sorted(l.split()[4] for l in f)
+
+
 def children_of(pid):
     out = []
     for d in os.listdir("/proc"):
@@ -63,6 +87,7 @@ class Daemon:
         if os.path.exists(addr_file):
             os.unlink(addr_file)
         self.stderr = open(self.stderr_path, "ab")
+        self.mounts_before = host_mounts()
         self.proc = subprocess.Popen(
             [HEARTH, "serve", "--data", self.data, "--listen", "127.0.0.1:0"] + self.extra_args,
             stdout=self.stderr, stderr=self.stderr, env=self.env)
@@ -111,6 +136,8 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
+            assert sandbox_processes() == [], "sandbox processes left behind"
+            assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 
     def log(self):

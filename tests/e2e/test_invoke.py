@@ -163,3 +163,15 @@ def test_async_event_runs(daemon):
     assert any(rid in l for l in daemon.logs("counter"))
     r = daemon.cli("invoke", "counter", "--async", check=True)
     assert re.match(rb"[0-9a-f-]{36}", r.stdout.strip())
+
+
+def test_memory_limit_kills_with_clear_error(daemon):
+    daemon.deploy_fixture("big", "hog", "--memory", "128")
+    status, headers, body = daemon.invoke("hog", {"bytes": 400 << 20}, timeout=60)
+    err = json.loads(body)
+    assert headers.get("X-Amz-Function-Error") == "Unhandled"
+    assert err["errorType"] == "Runtime.OutOfMemory", err
+    assert daemon.wait_instances(0)
+    # Other functions are unaffected.
+    daemon.deploy_fixture("echo")
+    assert daemon.invoke("echo", {"still": "here"})[0] == 200
