@@ -11,10 +11,12 @@
 #include "store/store.h"
 
 struct api {
+	uv_loop_t *loop;		/* code is unpacked on its worker pool */
 	struct store *store;
 	struct invoke_service *invoke;
 	const char *code_root;
 	char token[65];
+	unsigned unpacking;		/* code unpacks in flight on the worker pool */
 };
 
 /* The http_handler_fn for the admin listener; data is a struct api. */

@@ -202,7 +202,8 @@ range(const char *what, long long v, long long lo, long long hi, struct err *err
 	return 0;
 }
 
-/* Merges the input over the current configuration (or the defaults) into fn. */
+/* Merges the input over the current configuration (or the defaults) into fn
+ * and validates it. The code is unpacked later, off the loop (unpack_work()). */
 static int
 build_config(struct api *api, const char *name, struct fn_input *in, const struct fn_config *cur,
 	     struct fn_config *fn, struct err *err)
@@ -233,71 +234,130 @@ build_config(struct api *api, const char *name, struct fn_input *in, const struc
 		return err_setmsg(err, EINVAL, "description is over %d characters", MAX_DESCRIPTION);
 	if (!in->has_code && !cur)
 		return err_setmsg(err, EINVAL, "code is required to create a function");
-	if (in->has_code) {
-		char sha[65];
-
-		if (in->code.len > MAX_CODE_BYTES)
-			return err_setmsg(err, EFBIG, "code archive is %zu bytes, over the 50 MB limit",
-					  in->code.len);
-		if (code_unpack(api->code_root, in->code.ptr, in->code.len, sha, err) < 0)
-			return -err->code;
-		fn->code_sha256 = xstrdup(sha);
-		fn->code_size = in->code.len;
-	} else {
+	if (in->has_code && in->code.len > MAX_CODE_BYTES)
+		return err_setmsg(err, EFBIG, "code archive is %zu bytes, over the 50 MB limit",
+				  in->code.len);
+	if (!in->has_code) {
 		fn->code_sha256 = xstrdup(cur->code_sha256);
 		fn->code_size = cur->code_size;
 	}
-	/* A custom runtime is its bootstrap: refuse code that cannot start. */
-	if (strcmp(fn->runtime, "provided") == 0) {
-		char *dir = code_path(api->code_root, fn->code_sha256), *boot;
-		struct stat st;
-		int ok;
-
-		boot = xasprintf("%s/bootstrap", dir);
-		ok = stat(boot, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-		free(boot);
-		free(dir);
-		if (!ok)
-			return err_setmsg(err, EINVAL, "the code has no executable 'bootstrap' at its "
-					  "top level (runtime 'provided' runs it)");
-	}
 	return 0;
+}
+
+/* One create or update on its way through the worker pool. */
+struct put_job {
+	uv_work_t work;
+	struct api *api;
+	struct http_request *req;
+	char *name;
+	struct fn_input in;
+	struct fn_config fn;
+	struct err err;
+	int r;
+};
+
+/* Worker thread: unpack (content addressed: identical code is unpacked once,
+ * and a concurrent unpack of the same bytes is harmless) and check the
+ * bootstrap. Touches nothing but the job and the code directory. */
+static void
+unpack_work(uv_work_t *w)
+{
+	struct put_job *job = w->data;
+	struct fn_config *fn = &job->fn;
+	char sha[65], *dir, *boot;
+	struct stat st;
+	int ok;
+
+	if (job->in.has_code) {
+		job->r = code_unpack(job->api->code_root, job->in.code.ptr, job->in.code.len, sha,
+				     &job->err);
+		if (job->r < 0)
+			return;
+		fn->code_sha256 = xstrdup(sha);
+		fn->code_size = job->in.code.len;
+	}
+	/* A custom runtime is its bootstrap: refuse code that cannot start. */
+	if (strcmp(fn->runtime, "provided") != 0)
+		return;
+	dir = code_path(job->api->code_root, fn->code_sha256);
+	boot = xasprintf("%s/bootstrap", dir);
+	ok = stat(boot, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	free(boot);
+	free(dir);
+	if (!ok)
+		job->r = err_setmsg(&job->err, EINVAL, "the code has no executable 'bootstrap' at "
+				    "its top level (runtime 'provided' runs it)");
+}
+
+static void
+job_free(struct put_job *job)
+{
+	fn_config_release(&job->fn);
+	input_release(&job->in);
+	free(job->name);
+	free(job);
+}
+
+/* Loop thread: commit, then tell the registry, then answer. */
+static void
+unpack_done(uv_work_t *w, int status)
+{
+	struct put_job *job = w->data;
+	struct api *api = job->api;
+	int created = 0;
+
+	api->unpacking--;
+	if (status < 0)
+		job->r = err_setmsg(&job->err, EIO, "cannot unpack the code: %s", uv_strerror(status));
+	if (job->r == 0)
+		job->r = store_fn_put(api->store, &job->fn, &created, &job->err);
+	if (job->r < 0) {
+		api__error(job->req, job->r, job->err.msg);
+	} else {
+		invoke_fn_set(api->invoke, &job->fn);
+		api__reply_json(job->req, created ? 201 : 200, fn_json(&job->fn));
+	}
+	job_free(job);
 }
 
 void
 api__fn_put(struct api_call *c)
 {
 	struct http_request *req = c->req;
-	struct fn_input in = { .memory_mb = -1, .timeout_s = -1, .keepalive_s = -1 };
-	struct fn_config fn;
-	const struct fn_config *cur;
 	const struct str *ct = http_header_get(req, "content-type");
-	struct err err = ERR_INIT;
+	struct put_job *job;
 	char *name = api__name(c);
-	int created = 0, r;
+	int r;
 
 	if (!name)
 		return;
-	buf_init(&in.code);
-	memset(&fn, 0, sizeof(fn));
+	job = xcalloc(1, sizeof(*job));
+	job->api = c->api;
+	job->req = req;
+	job->name = name;
+	job->in.memory_mb = job->in.timeout_s = job->in.keepalive_s = -1;
+	buf_init(&job->in.code);
 	if (ct && ct->len >= 16 && strncasecmp(ct->ptr, "application/json", 16) == 0)
-		r = parse_json_body(req, &in, &err);
+		r = parse_json_body(req, &job->in, &job->err);
 	else
-		r = parse_raw_body(req, &in, &err);
-	cur = invoke_fn_get(c->api->invoke, name);
+		r = parse_raw_body(req, &job->in, &job->err);
 	if (r == 0)
-		r = build_config(c->api, name, &in, cur, &fn, &err);
-	if (r == 0)
-		r = store_fn_put(c->api->store, &fn, &created, &err);
+		r = build_config(c->api, name, &job->in, invoke_fn_get(c->api->invoke, name),
+				 &job->fn, &job->err);
 	if (r < 0) {
-		api__error(req, r, err.msg);
-	} else {
-		invoke_fn_set(c->api->invoke, &fn);
-		api__reply_json(req, created ? 201 : 200, fn_json(&fn));
+		api__error(req, r, job->err.msg);
+		job_free(job);
+		return;
 	}
-	fn_config_release(&fn);
-	input_release(&in);
-	free(name);
+	/* Unpacking a 50 MB archive takes a while: never on the loop. */
+	job->work.data = job;
+	c->api->unpacking++;
+	r = uv_queue_work(c->api->loop, &job->work, unpack_work, unpack_done);
+	if (r < 0) {
+		c->api->unpacking--;
+		api__error(req, EIO, "cannot queue the unpack");
+		job_free(job);
+	}
 }
 
 void
@@ -358,8 +418,10 @@ api__fn_delete(struct api_call *c)
 	}
 	invoke_fn_remove(c->api->invoke, name);
 	/* Code no function references any more is garbage. Instances still
-	 * running it hold their bind mounts, so removing the tree is safe. */
-	if (sha && store_code_in_use(c->api->store, sha, &err) == 0)
+	 * running it hold their bind mounts, so removing the tree is safe. An
+	 * unpack in flight may be about to reuse this very tree: leave it then
+	 * (it is collected at the next delete of its last user). */
+	if (sha && c->api->unpacking == 0 && store_code_in_use(c->api->store, sha, &err) == 0)
 		code_remove(c->api->code_root, sha, &err);
 	http_reply(c->req, 204, NULL, 0, NULL, 0);
 out:

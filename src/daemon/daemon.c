@@ -144,11 +144,25 @@ all_closed(uv_handle_t *h)
 	(void)h;
 }
 
+static void pool_stopped(void *data);
+
+static void
+unpacks_tick(uv_timer_t *t)
+{
+	pool_stopped(t->data);
+}
+
 static void
 pool_stopped(void *data)
 {
 	struct daemon *d = data;
 
+	/* An unpack on the worker pool still holds its request: the HTTP server
+	 * must outlive it. Unpacks are bounded (250 MB), so this ends. */
+	if (d->api.unpacking) {
+		uv_timer_start(&d->grace, unpacks_tick, 20, 0);
+		return;
+	}
 	log_info("every instance has ended");
 	sandbox_stop(&d->sc);
 	invoke_service_free(d->invoke);
@@ -177,7 +191,7 @@ grace_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	if (invoke_inflight(d->invoke) == 0 || d->grace_left_ms <= 50) {
+	if ((invoke_inflight(d->invoke) == 0 && d->api.unpacking == 0) || d->grace_left_ms <= 50) {
 		end_instances(d);
 		return;
 	}
@@ -286,6 +300,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	r = invoke_service_new(&d->invoke, &d->loop, d->store, &d->sc, &icfg, err);
 	if (r < 0)
 		return r;
+	d->api.loop = &d->loop;
 	d->api.store = d->store;
 	d->api.invoke = d->invoke;
 
