@@ -546,6 +546,8 @@ on_spawned(struct pool *p, struct sandbox_event *ev)
 		close(ev->cgroup_fd);
 		return;
 	}
+	log_debug("instance %llu of '%s' spawned in %.2f ms", (unsigned long long)in->id,
+		  in->fn->name, (double)(clock_mono_ns() - in->spawn_ns) / 1e6);
 	in->pid = ev->pid;
 	in->pidfd = ev->pidfd;
 	in->relay_fd = ev->relay_fd;
