@@ -30,6 +30,7 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/v1/functions/{name}/logs", api__logs, 0 },
 	{ HTTP_GET, "/v1/functions/{name}/events", api__events, 0 },
 	{ HTTP_GET, "/v1/instances", api__instances, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/stats", api__stats, 0 },
 };
 
 static int

@@ -91,12 +91,37 @@ api__events(struct api_call *c)
 static void
 instance_one(const struct pool_instance_info *in, void *data)
 {
-	json_array_append_new(data, json_pack("{s:I, s:s, s:I, s:s, s:i, s:I, s:I}", "id",
+	json_array_append_new(data, json_pack("{s:I, s:s, s:I, s:s, s:i, s:I, s:I, s:I}", "id",
 					      (json_int_t)in->id, "function", in->function,
 					      "revision", (json_int_t)in->revision, "state",
 					      in->state, "pid", in->pid, "ageMs",
 					      (json_int_t)in->age_ms, "calls",
-					      (json_int_t)in->calls));
+					      (json_int_t)in->calls, "memoryBytes",
+					      (json_int_t)in->mem_bytes));
+}
+
+void
+api__stats(struct api_call *c)
+{
+	char *name = api__name(c), msg[128];
+	struct invoke_stats st;
+
+	if (!name)
+		return;
+	if (invoke_fn_stats(c->api->invoke, name, &st) < 0) {
+		snprintf(msg, sizeof(msg), "function '%s' does not exist", name);
+		api__error(c->req, ENOENT, msg);
+	} else {
+		api__reply_json(c->req, 200, json_pack(
+			"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:f, s:f, s:f}}", "function", name,
+			"invocations", (json_int_t)st.invocations, "coldStarts",
+			(json_int_t)st.cold_starts, "warmStarts", (json_int_t)st.warm_starts,
+			"errors", (json_int_t)st.errors, "timeouts", (json_int_t)st.timeouts,
+			"throttles", (json_int_t)st.throttles, "durationMs", "samples",
+			(json_int_t)st.samples, "p50", st.p50_ms, "p90", st.p90_ms, "p99",
+			st.p99_ms));
+	}
+	free(name);
 }
 
 void

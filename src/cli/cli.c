@@ -29,6 +29,7 @@ static const struct cli_command commands[] = {
 	{ "logs",   cli__cmd_logs,   "print a function's log lines (--follow to keep reading)" },
 	{ "events", cli__cmd_events, "list a function's asynchronous invocations" },
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
+	{ "stats",  cli__cmd_stats,  "show a function's invocation counters and durations" },
 };
 
 static void

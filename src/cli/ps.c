@@ -21,7 +21,7 @@ int
 cli__cmd_ps(int argc, char **argv, const struct cli_global *global)
 {
 	static const char *const headers[] = {
-		"ID", "FUNCTION", "REVISION", "STATE", "PID", "AGE", "CALLS", NULL,
+		"ID", "FUNCTION", "REVISION", "STATE", "PID", "AGE", "CALLS", "MEMORY", NULL,
 	};
 	const char *data_dir, *name = NULL;
 	struct cli_table t;
@@ -51,6 +51,7 @@ cli__cmd_ps(int argc, char **argv, const struct cli_global *global)
 		cli__table_cell(&t, "%lld", cli__json_int(in, "pid"));
 		cli__table_cell(&t, "%s", age);
 		cli__table_cell(&t, "%lld", cli__json_int(in, "calls"));
+		cli__table_cell(&t, "%.1fMB", (double)cli__json_int(in, "memoryBytes") / 1048576.0);
 	}
 	cli__table_print(&t, stdout);
 	cli__table_release(&t);

@@ -5,7 +5,17 @@
 #include "invoke/invoke.h"
 #include "lib/map.h"
 
+/* Durations of the latest calls, for percentiles: a ring, not a full history. */
+#define FN_STATS_RING 1024
+
+struct fn_stats {
+	uint64_t invocations, cold_starts, warm_starts, errors, timeouts, throttles;
+	float dur_ms[FN_STATS_RING];
+	size_t ndur, next;
+};
+
 struct fn_entry {
+	struct fn_stats stats;
 	struct fn_config cfg;
 	struct pool_fn *pf;	/* instances of cfg.revision; created on first call */
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line */

@@ -34,7 +34,7 @@ struct invocation {
 	char *client_context;
 	uv_timer_t timer;
 	uint64_t submit_ns, dispatch_ns, init_ns;
-	bool dispatched, finished;
+	bool dispatched, finished, timed_out;
 	invoke_done_fn *done;
 	void *data;
 	struct invocation *prev, *next;
@@ -102,6 +102,69 @@ write_report(struct invocation *inv, uint64_t end_ns, uint64_t peak_bytes)
 			 init);
 }
 
+static void
+count(struct invocation *inv, bool failed)
+{
+	struct fn_entry *fe = invoke__fn(inv->svc, inv->name);
+	struct fn_stats *st;
+
+	if (!fe)
+		return;	/* deleted meanwhile */
+	st = &fe->stats;
+	st->invocations++;
+	if (failed)
+		st->errors++;
+	if (inv->timed_out)
+		st->timeouts++;
+	if (!inv->dispatched)
+		return;
+	if (inv->init_ns)
+		st->cold_starts++;
+	else
+		st->warm_starts++;
+	st->dur_ms[st->next] = (float)((double)(clock_mono_ns() - inv->dispatch_ns) / 1e6);
+	st->next = (st->next + 1) % FN_STATS_RING;
+	if (st->ndur < FN_STATS_RING)
+		st->ndur++;
+}
+
+static int
+cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+invoke_fn_stats(struct invoke_service *svc, const char *name, struct invoke_stats *out)
+{
+	struct fn_entry *fe = invoke__fn(svc, name);
+	const struct fn_stats *st;
+	float sorted[FN_STATS_RING];
+	size_t n;
+
+	if (!fe)
+		return -ENOENT;
+	st = &fe->stats;
+	memset(out, 0, sizeof(*out));
+	out->invocations = st->invocations;
+	out->cold_starts = st->cold_starts;
+	out->warm_starts = st->warm_starts;
+	out->errors = st->errors;
+	out->timeouts = st->timeouts;
+	out->throttles = st->throttles;
+	n = out->samples = st->ndur;
+	if (!n)
+		return 0;
+	memcpy(sorted, st->dur_ms, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_float);
+	out->p50_ms = sorted[n / 2];
+	out->p90_ms = sorted[n * 9 / 10];
+	out->p99_ms = sorted[n * 99 / 100];
+	return 0;
+}
+
 /* Ends the invocation: report, answer the caller, unlink, free later. */
 static void
 finish(struct invocation *inv, const char *function_error, struct str body, uint64_t peak)
@@ -115,6 +178,7 @@ finish(struct invocation *inv, const char *function_error, struct str body, uint
 	uv_timer_stop(&inv->timer);
 	if (inv->dispatched)
 		write_report(inv, clock_mono_ns(), peak);
+	count(inv, function_error != NULL);
 	r.status = 200;
 	r.function_error = function_error;
 	r.body = body;
@@ -140,6 +204,7 @@ timer_fired(uv_timer_t *t)
 	char ts[32];
 
 	clock_iso8601(clock_wall_ms(), ts);
+	inv->timed_out = inv->dispatched;
 	if (inv->dispatched) {
 		invoke__log_line(inv->svc, inv->name, "%s Task timed out after %u.00 seconds",
 				 inv->request_id, inv->timeout_s);

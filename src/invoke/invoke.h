@@ -77,6 +77,14 @@ int invoke_sync(struct invoke_service *svc, const char *name, const void *payloa
 int invoke_async(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 		 char request_id[37], struct err *err);
 
+/* Per-function counters since the daemon started (or the function was created). */
+struct invoke_stats {
+	uint64_t invocations, cold_starts, warm_starts, errors, timeouts, throttles;
+	size_t samples;			/* durations kept for the percentiles (the latest) */
+	double p50_ms, p90_ms, p99_ms;	/* of Duration as in the REPORT line */
+};
+int invoke_fn_stats(struct invoke_service *svc, const char *name, struct invoke_stats *out);
+
 /* Stops new calls from starting (shutdown): sync calls get an error, async events wait in the store. */
 void invoke_drain(struct invoke_service *svc);
 /* Number of calls in flight. */

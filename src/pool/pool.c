@@ -794,6 +794,9 @@ pool_foreach(const struct pool *p, void (*cb)(const struct pool_instance_info *,
 			.age_ms = now - in->created_ms,
 			.calls = in->calls,
 		};
+
+		if (in->cgroup_fd >= 0)
+			sandbox_mem_current(in->cgroup_fd, &info.mem_bytes);
 		cb(&info, data);
 	}
 }

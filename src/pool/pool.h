@@ -87,6 +87,7 @@ struct pool_instance_info {
 	int pid;
 	uint64_t age_ms;
 	uint64_t calls;
+	uint64_t mem_bytes;	/* the instance's cgroup usage now (0 while starting) */
 };
 
 /* Borrows sc and hooks for the pool's life; data goes to hooks->log. Watches sc->fd on loop. */

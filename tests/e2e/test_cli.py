@@ -24,7 +24,7 @@ from fake_api import FakeApi  # noqa: E402
 
 BUILD = os.environ.get("HEARTH_BUILD", "/work/main/build")
 HEARTH = os.path.join(BUILD, "hearth")
-COMMANDS = ["serve", "deploy", "invoke", "ls", "get", "rm", "logs", "events", "ps"]
+COMMANDS = ["serve", "deploy", "invoke", "ls", "get", "rm", "logs", "events", "ps", "stats"]
 
 pytestmark = pytest.mark.skipif(
     not os.access(HEARTH, os.X_OK),
@@ -358,16 +358,16 @@ def test_logs_follow_until_signal(cli, api, tmp_path, sig):
 
 def test_ps(cli, api):
     lines = cli("ps", check=0).stdout.splitlines()
-    assert lines == ["ID   FUNCTION   REVISION   STATE   PID   AGE   CALLS"]
+    assert lines == ["ID   FUNCTION   REVISION   STATE   PID   AGE   CALLS   MEMORY"]
     api.state.instances = [
         {"id": 3, "function": "hello", "revision": 1, "state": "idle", "pid": 4242,
-         "ageMs": 61500, "calls": 5},
+         "ageMs": 61500, "calls": 5, "memoryBytes": 1572864},
         {"id": 4, "function": "hello", "revision": 2, "state": "busy", "pid": 4243,
-         "ageMs": 250, "calls": 0},
+         "ageMs": 250, "calls": 0, "memoryBytes": 0},
     ]
     lines = cli("ps", check=0).stdout.splitlines()
-    assert lines[1].split() == ["3", "hello", "1", "idle", "4242", "1m01s", "5"]
-    assert lines[2].split() == ["4", "hello", "2", "busy", "4243", "250ms", "0"]
+    assert lines[1].split() == ["3", "hello", "1", "idle", "4242", "1m01s", "5", "1.5MB"]
+    assert lines[2].split() == ["4", "hello", "2", "busy", "4243", "250ms", "0", "0.0MB"]
 
 
 # -- token, address and transport errors -----------------------------------

@@ -48,3 +48,27 @@ def test_global_keepalive_flag(make_daemon):
     d.deploy_fixture("counter")
     d.invoke("counter")
     assert d.wait_instances(0, timeout=6)
+
+
+def test_stats_and_ps(daemon):
+    daemon.deploy_fixture("counter")
+    for _ in range(3):
+        assert daemon.invoke("counter")[0] == 200
+    daemon.deploy_fixture("error")
+    daemon.invoke("error")
+    status, _, body = daemon.request("GET", "/v1/functions/counter/stats")
+    st = json.loads(body)
+    assert status == 200
+    assert st["invocations"] == 3 and st["coldStarts"] == 1 and st["warmStarts"] == 2
+    assert st["errors"] == 0 and st["durationMs"]["samples"] == 3
+    assert 0 < st["durationMs"]["p50"] < 1000
+    st = json.loads(daemon.request("GET", "/v1/functions/error/stats")[2])
+    assert st["invocations"] == 1 and st["errors"] == 1
+    assert daemon.request("GET", "/v1/functions/nope/stats")[0] == 404
+    r = daemon.cli("stats", "counter", check=True)
+    assert b"invocations   3" in r.stdout and b"cold starts   1" in r.stdout
+    r = daemon.cli("ps", check=True)
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split()[-1] == "MEMORY"
+    assert any("counter" in l and l.split()[-1].endswith("MB") for l in lines[1:])
+    assert all(i["memoryBytes"] > 0 for i in daemon.instances())
