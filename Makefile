@@ -29,7 +29,7 @@ CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu17 -D_GNU_SOURCE -MMD -MP -Isrc -I$(LLHTTP_INC) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 
-DAEMON_LIBS := -luv -ljansson -lsqlite3 -lseccomp -lcap -larchive -lcrypto -lcurl -lpthread
+DAEMON_LIBS := -luv -ljansson -lsqlite3 -lseccomp -lcap -larchive -lcrypto -lcurl -lpthread -lm
 INIT_LIBS :=
 
 ifeq ($(V),1)
