@@ -16,6 +16,20 @@ sync_done(const struct invoke_result *r, void *data)
 	struct http_header h[5];
 	size_t n = 0;
 
+	if (r->status == 429) {
+		json_t *o = json_pack("{s:{s:s, s:s, s:s}}", "error", "code",
+				      "TooManyRequestsException", "message",
+				      "no capacity for the call within the wait; try again",
+				      "reason", r->throttle_reason ? r->throttle_reason : "");
+		char *s = json_dumps(o, JSON_COMPACT);
+
+		json_decref(o);
+		h[n++] = (struct http_header){ STR_LIT("Content-Type"), STR_LIT("application/json") };
+		h[n++] = (struct http_header){ STR_LIT("X-Amz-Request-Id"), str_cstr(r->request_id) };
+		http_reply(req, 429, h, n, s, strlen(s));
+		free(s);
+		return;
+	}
 	h[n++] = (struct http_header){ STR_LIT("Content-Type"), STR_LIT("application/json") };
 	h[n++] = (struct http_header){ STR_LIT("X-Amz-Request-Id"), str_cstr(r->request_id) };
 	h[n++] = (struct http_header){ STR_LIT("X-Amz-Executed-Version"),

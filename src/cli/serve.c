@@ -25,6 +25,12 @@ static const char serve_usage[] =
 	"   --listen HOST:PORT  admin API address (default 127.0.0.1:7070; port 0 picks one)\n"
 	"   --keepalive S       seconds an idle instance is kept warm (default 600)\n"
 	"   --init PATH         the hearth-init binary (default: hearth-init next to hearth)\n"
+	"   --memory-budget MB  memory all instances may hold, each at its memory size\n"
+	"                       (default 75% of RAM); over it idle instances are evicted\n"
+	"   --queue-wait MS     how long a call waits for capacity before a 429 (default 1000)\n"
+	"   --keepalive-policy fixed|adaptive\n"
+	"                       fixed: the --keepalive window; adaptive: learn each function's\n"
+	"                       idle times and pre-warm/keep warm around them (default fixed)\n"
 	"   -v, --verbose       log more (debug)\n"
 	"   -h, --help          show this help\n";
 
@@ -72,6 +78,9 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "init", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "memory-budget", required_argument, NULL, 'm' },
+		{ "queue-wait", required_argument, NULL, 'q' },
+		{ "keepalive-policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +90,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		.keepalive_s = 600,
 		.init_path = NULL,
 		.verbose = 0,
+		.queue_wait_ms = 1000,
 	};
 	char *init_default = NULL;
 	uint64_t v;
@@ -114,6 +124,24 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 			break;
 		case 'i':
 			o.init_path = optarg;
+			break;
+		case 'm':
+			if (cli__parse_u64(optarg, 128, UINT32_MAX, &v) < 0)
+				return cli__usage_error(argv[0], "--memory-budget wants megabytes "
+							"(at least 128), not '%s'", optarg);
+			o.memory_budget_mb = v;
+			break;
+		case 'q':
+			if (cli__parse_u64(optarg, 0, 60000, &v) < 0)
+				return cli__usage_error(argv[0], "--queue-wait wants milliseconds "
+							"from 0 to 60000, not '%s'", optarg);
+			o.queue_wait_ms = v;
+			break;
+		case 'p':
+			if (strcmp(optarg, "fixed") && strcmp(optarg, "adaptive"))
+				return cli__usage_error(argv[0], "--keepalive-policy wants fixed or "
+							"adaptive, not '%s'", optarg);
+			o.keepalive_adaptive = strcmp(optarg, "adaptive") == 0;
 			break;
 		case 'v':
 			o.verbose++;

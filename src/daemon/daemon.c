@@ -102,6 +102,17 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port, struct e
 	return 0;
 }
 
+/* 75 % of RAM, counting each instance at its memory size (Lambda's model). */
+static uint64_t
+default_budget_mb(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return 4096;
+	return (uint64_t)pages * (uint64_t)size / (1 << 20) * 3 / 4;
+}
+
 static char *
 exe_sibling(const char *name)
 {
@@ -294,6 +305,10 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	icfg.retry_base_ms = getenv("HEARTH_ASYNC_RETRY_MS") ?
 				     strtoull(getenv("HEARTH_ASYNC_RETRY_MS"), NULL, 10) : 60000;
 	icfg.async_max_attempts = 3;
+	icfg.keepalive_adaptive = o->keepalive_adaptive;
+	icfg.pool.budget_mb = o->memory_budget_mb ? o->memory_budget_mb : default_budget_mb();
+	icfg.pool.queue_wait_ms = o->queue_wait_ms;
+	icfg.pool.queue_max = 1000;
 	/* The service copies the config but borrows its strings for its life:
 	 * they are freed with the daemon. */
 	d->api.code_root = code_root;
@@ -327,8 +342,10 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 		if (fd < 0 || write(fd, addr, strlen(addr)) < 0)
 			return err_set(err, errno, "cannot write '%s'", d->address_path);
 	}
-	log_info("hearth %s: listening on http://%.*s (data %s, cgroup v%d)", "0.1",
-		 (int)strlen(addr) - 1, addr, d->data_dir, d->sc.cgroup_version);
+	log_info("hearth %s: listening on http://%.*s (data %s, cgroup v%d, memory budget %llu MB, "
+		 "keep-alive %s %u s)", "0.1", (int)strlen(addr) - 1, addr, d->data_dir,
+		 d->sc.cgroup_version, (unsigned long long)icfg.pool.budget_mb,
+		 o->keepalive_adaptive ? "adaptive, falling back to" : "fixed", o->keepalive_s);
 	return 0;
 }
 

@@ -5,12 +5,17 @@
 #ifndef HEARTH_DAEMON_H
 #define HEARTH_DAEMON_H
 
+#include <stdint.h>
+
 struct daemon_opts {
 	const char *data_dir;		/* --data DIR, default "./hearth-data" */
 	const char *listen;		/* --listen HOST:PORT, default "127.0.0.1:7070" */
 	unsigned keepalive_s;		/* --keepalive S, default 600: idle instance lifetime */
 	const char *init_path;		/* --init PATH: hearth-init binary; default: next to the executable */
 	int verbose;			/* -v */
+	uint64_t memory_budget_mb;	/* --memory-budget MB; 0 = 75 % of RAM */
+	uint64_t queue_wait_ms;		/* --queue-wait MS: wait for capacity before a 429 */
+	int keepalive_adaptive;		/* --keepalive-policy adaptive (default fixed) */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

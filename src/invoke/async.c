@@ -64,11 +64,11 @@ run_done(const struct invoke_result *res, void *data)
 	uint32_t attempts = run->attempts + 1;
 
 	svc->async_running--;
-	if (!res->function_error) {
+	if (res->status == 200 && !res->function_error) {
 		record(store_event_finish(svc->store, run->id, EVENT_SUCCEEDED, NULL, &err), &err);
 	} else {
-		char *why = xasprintf("%s: %.*s", res->function_error, (int)MIN(res->body.len, 400),
-				      res->body.ptr);
+		char *why = xasprintf("%s: %.*s", res->function_error ? res->function_error :
+				      res->throttle_reason, (int)MIN(res->body.len, 400), res->body.ptr);
 
 		if (attempts < svc->cfg.async_max_attempts && !svc->draining) {
 			uint64_t delay = svc->cfg.retry_base_ms << (attempts - 1);

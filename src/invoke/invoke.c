@@ -165,11 +165,24 @@ invoke_fn_stats(struct invoke_service *svc, const char *name, struct invoke_stat
 	return 0;
 }
 
+static void
+unlink_inflight(struct invocation *inv)
+{
+	struct invoke_service *svc = inv->svc;
+
+	if (inv->prev)
+		inv->prev->next = inv->next;
+	else
+		svc->inflight = inv->next;
+	if (inv->next)
+		inv->next->prev = inv->prev;
+	svc->ninflight--;
+}
+
 /* Ends the invocation: report, answer the caller, unlink, free later. */
 static void
 finish(struct invocation *inv, const char *function_error, struct str body, uint64_t peak)
 {
-	struct invoke_service *svc = inv->svc;
 	struct invoke_result r = { 0 };
 
 	if (inv->finished)
@@ -184,13 +197,7 @@ finish(struct invocation *inv, const char *function_error, struct str body, uint
 	r.body = body;
 	r.request_id = inv->request_id;
 	r.executed_version = "$LATEST";
-	if (inv->prev)
-		inv->prev->next = inv->next;
-	else
-		svc->inflight = inv->next;
-	if (inv->next)
-		inv->next->prev = inv->prev;
-	svc->ninflight--;
+	unlink_inflight(inv);
 	inv->done(&r, inv->data);
 	uv_close((uv_handle_t *)&inv->timer, inv_closed);
 }
@@ -219,6 +226,34 @@ timer_fired(uv_timer_t *t)
 	}
 	finish(inv, "Unhandled", str_from(body.ptr, body.len), peak);
 	buf_release(&body);
+}
+
+/* The call never ran: no START/REPORT lines, a 429 for the caller. */
+static void
+throttled(struct invocation *inv, const char *reason)
+{
+	struct invoke_service *svc = inv->svc;
+	struct fn_entry *fe = invoke__fn(svc, inv->name);
+	struct invoke_result r = { 0 };
+	struct buf body = BUF_INIT;
+
+	if (inv->finished)
+		return;
+	inv->finished = true;
+	uv_timer_stop(&inv->timer);
+	if (fe)
+		fe->stats.throttles++;
+	error_json(&body, "TooManyRequestsException", "Rate exceeded: function '%s' has no "
+		   "capacity left (%s)", inv->name, reason);
+	r.status = 429;
+	r.throttle_reason = reason;
+	r.body = str_from(body.ptr, body.len);
+	r.request_id = inv->request_id;
+	r.executed_version = "$LATEST";
+	unlink_inflight(inv);
+	inv->done(&r, inv->data);
+	buf_release(&body);
+	uv_close((uv_handle_t *)&inv->timer, inv_closed);
 }
 
 static void
@@ -273,6 +308,9 @@ hook_done(struct pool_call *c, const struct pool_result *r)
 				   "failed to initialise", inv->request_id);
 			finish(inv, "Unhandled", str_from(body.ptr, body.len), r->mem_peak_bytes);
 		}
+		break;
+	case POOL_THROTTLED:
+		throttled(inv, r->reason);
 		break;
 	case POOL_DIED:
 		invoke__log_line(inv->svc, inv->name, "RequestId: %s Error: %s", inv->request_id,
@@ -383,7 +421,7 @@ invoke_service_new(struct invoke_service **out, uv_loop_t *loop, struct store *s
 		free(svc);
 		return -err->code;
 	}
-	svc->pool = pool_new(loop, sc, &invoke__pool_hooks, svc);
+	svc->pool = pool_new(loop, sc, &cfg->pool, &invoke__pool_hooks, svc);
 	if (invoke__load(svc, err) < 0 || invoke__async_start(svc, err) < 0) {
 		invoke_service_free(svc);
 		return -err->code;

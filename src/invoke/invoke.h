@@ -36,13 +36,17 @@ struct invoke_config {
 	uint64_t keepalive_ms;		/* default keep-alive when a function sets none */
 	uint64_t retry_base_ms;		/* first async retry delay (doubles), Lambda: 60 s */
 	uint32_t async_max_attempts;	/* Lambda: 3 (the call and two retries) */
+	bool keepalive_adaptive;	/* default keep-alive policy: hybrid histogram */
+	struct pool_config pool;	/* memory budget, wait queue */
 };
 
 struct invoke_service;
 
 struct invoke_result {
-	int status;			/* HTTP status for the caller: 200 */
+	int status;			/* 200; 429 when throttled (the call never ran) */
 	const char *function_error;	/* NULL, or "Unhandled" */
+	const char *throttle_reason;	/* 429: Lambda's Reason, e.g.
+					 * "ReservedFunctionConcurrentInvocationLimitExceeded" */
 	struct str body;		/* the function's answer or the error JSON; valid in the callback */
 	const char *request_id;
 	const char *executed_version;

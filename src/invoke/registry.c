@@ -218,6 +218,10 @@ invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 	spec.tmp_bytes = TMP_BYTES;
 	spec.pids_max = PIDS_MAX;
 	spec.keepalive_ms = c->keepalive_s ? (uint64_t)c->keepalive_s * 1000 : svc->cfg.keepalive_ms;
+	/* A window set on the function is a promise: keep it fixed. */
+	spec.keepalive_adaptive = !c->keepalive_s && svc->cfg.keepalive_adaptive;
+	spec.reserved = UINT32_MAX;
+	spec.provisioned = 0;
 	fe->pf = pool_fn_new(svc->pool, &spec);
 
 	for (i = 0; i < n; i++)

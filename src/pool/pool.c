@@ -21,71 +21,20 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/relay.h"
-#include "pool/pool.h"
+#include "pool/pool-internal.h"
 #include "lib/banned.h"
-
-enum inst_state { INST_STARTING, INST_IDLE, INST_BUSY, INST_FINISHING, INST_ENDING };
 
 static const char *const state_names[] = { "starting", "idle", "busy", "busy", "ending" };
 
-struct pool_fn {
-	struct pool *pool;
-	char *name;
-	uint64_t revision;
-	char *code_dir, *runtime_dir;
-	char **argv, **envp;
-	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
-	uint32_t pids_max;
-	bool retired;
-	size_t ninst;
-	struct pool_fn *next;		/* pool->fns */
-};
-
-struct instance {
-	struct pool *pool;
-	struct pool_fn *fn;
-	uint64_t id;
-	enum inst_state state;
-	int pid, pidfd, cgroup_fd, relay_fd;
-	uv_poll_t poll;
-	bool poll_open, poll_writing;
-	uv_timer_t keepalive;
-	bool timer_open;
-	int closing;			/* handles still to close before free */
-	struct buf in, out;
-	bool dirty;			/* out has bytes to flush this iteration */
-	bool exited;			/* spawner reported EXITED */
-	bool oom;
-	char exit_reason[96];		/* from the runtime's RELAY_EXIT */
-	struct buf init_error_type, init_error_body;
-	bool init_failed;
-	uint64_t spawn_ns, calls, created_ms;
-	struct pool_call *call;		/* in flight, or assigned while STARTING */
-	struct pool_call *queued;	/* waits for FINISHING -> IDLE */
-	struct instance *next;		/* pool->insts */
-	struct instance *next_dirty;
-};
-
-struct pool {
-	uv_loop_t *loop;
-	struct sandbox_client *sc;
-	const struct pool_hooks *hooks;
-	void *hooks_data;
-	uv_poll_t sc_poll;
-	uv_check_t flusher;
-	struct pool_fn *fns;
-	struct instance *insts;
-	struct instance *dirty;
-	size_t ninst;
-	uint64_t next_id;
-	bool stopping;
-	int closing;		/* handles still to close in pool_free() */
-	void (*stopped_cb)(void *);
-	void *stopped_data;
-};
-
-static void inst_end(struct instance *in, const char *why);
-static void inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns);
+/* An ending instance no longer counts against the memory budget: it is being
+ * killed, and the kernel frees its memory within milliseconds. */
+static void
+set_ending(struct instance *in)
+{
+	if (in->state != INST_ENDING)
+		in->pool->used_mb -= pool__fn_mem_mb(in->fn);
+	in->state = INST_ENDING;
+}
 
 static char **
 dup_vec(const char *const *v)
@@ -122,6 +71,7 @@ fn_free(struct pool_fn *fn)
 			break;
 		}
 	}
+	pool__sched_fn_release(fn);
 	free(fn->name);
 	free(fn->code_dir);
 	free(fn->runtime_dir);
@@ -180,6 +130,13 @@ inst_free(struct instance *in)
 			break;
 		}
 	}
+	for (pp = &in->fn->insts; *pp; pp = &(*pp)->fn_next) {
+		if (*pp == in) {
+			*pp = in->fn_next;
+			break;
+		}
+	}
+
 	if (in->relay_fd >= 0)
 		close(in->relay_fd);
 	if (in->pidfd >= 0)
@@ -199,6 +156,9 @@ inst_free(struct instance *in)
 		in->closing++;
 		uv_close((uv_handle_t *)&in->keepalive, inst_closed);
 	}
+	/* Capacity came free: waiting calls and provisioned counts get a look
+	 * while fn is still alive (inst_closed() may free a retired one). */
+	pool__sched_freed(in->fn);
 	inst_closed((uv_handle_t *)&in->keepalive);
 }
 
@@ -215,9 +175,12 @@ inst_peak(struct instance *in)
 static void
 call_done(struct instance *in, struct pool_call *c, struct pool_result *r)
 {
+	struct pool_fn *fn = c->fn;
+
 	c->inst = NULL;
 	r->mem_peak_bytes = inst_peak(in);
 	in->pool->hooks->done(c, r);
+	pool__sched_call_ended(fn);
 }
 
 static void
@@ -230,18 +193,6 @@ mark_dirty(struct instance *in)
 	}
 }
 
-static void
-keepalive_fired(uv_timer_t *t)
-{
-	struct instance *in = t->data;
-
-	if (in->state == INST_IDLE) {
-		log_debug("instance %llu of '%s' idle past keep-alive, ending", (unsigned long long)in->id,
-			  in->fn->name);
-		inst_end(in, NULL);
-	}
-}
-
 /* The runtime asked for work: hand it the queued call or go idle. */
 static void
 inst_ready(struct instance *in)
@@ -251,6 +202,7 @@ inst_ready(struct instance *in)
 
 	if (in->state == INST_STARTING) {
 		init_ns = clock_mono_ns() - in->spawn_ns;
+		in->fn->init_ms = init_ns / 1000000;
 		c = in->call;
 		in->call = NULL;
 	} else {
@@ -260,20 +212,17 @@ inst_ready(struct instance *in)
 	in->state = INST_IDLE;
 	/* A call submitted before the function was retired still runs here. */
 	if (c) {
-		inst_dispatch(in, c, init_ns);
+		pool__inst_dispatch(in, c, init_ns);
 		return;
 	}
-	if (in->fn->retired || in->pool->stopping) {
-		inst_end(in, NULL);
-		return;
-	}
-	uv_timer_start(&in->keepalive, keepalive_fired, in->fn->keepalive_ms, 0);
+	in->idle_since_ms = clock_mono_ms();
+	pool__sched_idle(in);
 }
 
 /* The hook runs before the frame is queued so the caller can stamp the
  * deadline at the moment the call really starts. */
-static void
-inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns)
+void
+pool__inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns)
 {
 	uv_timer_stop(&in->keepalive);
 	in->state = INST_BUSY;
@@ -321,7 +270,7 @@ on_frame(struct instance *in, const struct relay_msg *m)
 			r.errtype = m->f[RELAY_T_ERRTYPE];
 			call_done(in, c, &r);
 		}
-		inst_end(in, NULL);
+		pool__inst_end(in, NULL);
 		return;
 	case RELAY_LOG:
 		in->pool->hooks->log(in->pool->hooks_data, in->fn->name, c, str_eqs(m->f[RELAY_T_STREAM], "2") ? 2 : 1,
@@ -330,10 +279,10 @@ on_frame(struct instance *in, const struct relay_msg *m)
 	case RELAY_EXIT:
 		snprintf(in->exit_reason, sizeof(in->exit_reason), "%.*s", (int)m->f[RELAY_T_STATUS].len,
 			 m->f[RELAY_T_STATUS].ptr ? m->f[RELAY_T_STATUS].ptr : "");
-		inst_end(in, NULL);
+		pool__inst_end(in, NULL);
 		return;
 	default:
-		inst_end(in, "unexpected frame from hearth-init");
+		pool__inst_end(in, "unexpected frame from hearth-init");
 		return;
 	}
 }
@@ -354,7 +303,7 @@ relay_read(struct instance *in)
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n <= 0) {
-			inst_end(in, NULL);
+			pool__inst_end(in, NULL);
 			return -1;
 		}
 		buf_setlen(&in->in, in->in.len + (size_t)n);
@@ -364,7 +313,7 @@ relay_read(struct instance *in)
 			if (used == 0)
 				break;
 			if (used < 0) {
-				inst_end(in, "garbage on the relay socket");
+				pool__inst_end(in, "garbage on the relay socket");
 				return -1;
 			}
 			off += (size_t)used;
@@ -389,7 +338,7 @@ relay_flush(struct instance *in)
 			return 1;
 		}
 		if (n < 0) {
-			inst_end(in, NULL);
+			pool__inst_end(in, NULL);
 			return -1;
 		}
 		buf_consume(&in->out, (size_t)n);
@@ -413,7 +362,7 @@ relay_event(uv_poll_t *h, int status, int events)
 	struct instance *in = h->data;
 
 	if (status < 0) {
-		inst_end(in, NULL);
+		pool__inst_end(in, NULL);
 		return;
 	}
 	if ((events & UV_WRITABLE) && relay_flush(in) < 0)
@@ -446,14 +395,14 @@ flush_dirty(uv_check_t *h)
 
 /* Starts ending an instance: kill it and wait for EXITED. Idempotent. If why is
  * set it is logged: the daemon, not the function, decided. */
-static void
-inst_end(struct instance *in, const char *why)
+void
+pool__inst_end(struct instance *in, const char *why)
 {
 	if (in->state == INST_ENDING)
 		return;
 	if (why)
 		log_warn("instance %llu of '%s': %s", (unsigned long long)in->id, in->fn->name, why);
-	in->state = INST_ENDING;
+	set_ending(in);
 	if (in->timer_open)
 		uv_timer_stop(&in->keepalive);
 	if (in->poll_open)
@@ -492,7 +441,7 @@ inst_exited(struct instance *in, const struct sandbox_event *ev)
 	 * ourselves has nothing more to say that matters. */
 	if (in->relay_fd >= 0 && in->state != INST_ENDING)
 		relay_read(in);
-	in->state = INST_ENDING;
+	set_ending(in);
 	c = in->call;
 	q = in->queued;
 	in->call = in->queued = NULL;
@@ -573,7 +522,7 @@ on_spawn_failed(struct pool *p, struct sandbox_event *ev)
 	log_error("cannot start an instance of '%s': %s", in->fn->name, ev->err.msg);
 	c = in->call;
 	in->call = NULL;
-	in->state = INST_ENDING;
+	set_ending(in);
 	if (c) {
 		struct pool_result r = { 0 };
 		char reason[300];
@@ -625,10 +574,12 @@ spawner_event(uv_poll_t *h, int status, int events)
 }
 
 struct pool *
-pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_hooks *hooks, void *data)
+pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_config *cfg,
+	 const struct pool_hooks *hooks, void *data)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 
+	p->cfg = *cfg;
 	p->hooks_data = data;
 	p->loop = loop;
 	p->sc = sc;
@@ -640,6 +591,7 @@ pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_hooks *ho
 	uv_check_init(loop, &p->flusher);
 	p->flusher.data = p;
 	uv_check_start(&p->flusher, flush_dirty);
+	pool__sched_init(p);
 	return p;
 }
 
@@ -659,8 +611,13 @@ pool_fn_new(struct pool *p, const struct pool_fn_spec *spec)
 	fn->tmp_bytes = spec->tmp_bytes;
 	fn->pids_max = spec->pids_max;
 	fn->keepalive_ms = spec->keepalive_ms;
+	fn->keepalive_kind = spec->keepalive_adaptive ? POLICY_KEEPALIVE_ADAPTIVE :
+							POLICY_KEEPALIVE_FIXED;
+	fn->reserved = spec->reserved;
+	fn->provisioned = spec->provisioned;
 	fn->next = p->fns;
 	p->fns = fn;
+	pool__sched_fn_init(fn);
 	return fn;
 }
 
@@ -672,13 +629,13 @@ pool_fn_retire(struct pool_fn *fn)
 	fn->retired = true;
 	for (in = fn->pool->insts; in; in = in->next)
 		if (in->fn == fn && in->state == INST_IDLE)
-			inst_end(in, NULL);
+			pool__inst_end(in, NULL);
 	if (fn->ninst == 0)
 		fn_free(fn);
 }
 
-static void
-inst_spawn(struct pool_fn *fn, struct pool_call *c)
+void
+pool__inst_spawn(struct pool_fn *fn, struct pool_call *c)
 {
 	struct pool *p = fn->pool;
 	struct instance *in = xcalloc(1, sizeof(*in));
@@ -701,11 +658,15 @@ inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	in->keepalive.data = in;
 	in->timer_open = true;
 	in->call = c;
-	c->inst = in;
+	if (c)
+		c->inst = in;
 	in->next = p->insts;
 	p->insts = in;
+	in->fn_next = fn->insts;
+	fn->insts = in;
 	p->ninst++;
 	fn->ninst++;
+	p->used_mb += pool__fn_mem_mb(fn);
 
 	spec.id = in->id;
 	spec.code_dir = fn->code_dir;
@@ -725,37 +686,14 @@ inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	}
 }
 
-void
-pool_submit(struct pool_fn *fn, struct pool_call *c)
-{
-	struct instance *in, *finishing = NULL;
-
-	c->fn = fn;
-	c->inst = NULL;
-	for (in = fn->pool->insts; in; in = in->next) {
-		if (in->fn != fn)
-			continue;
-		if (in->state == INST_IDLE) {
-			inst_dispatch(in, c, 0);
-			return;
-		}
-		if (in->state == INST_FINISHING && !in->queued && !finishing)
-			finishing = in;
-	}
-	if (finishing) {
-		finishing->queued = c;
-		c->inst = finishing;
-		return;
-	}
-	inst_spawn(fn, c);
-}
-
 uint64_t
 pool_call_abort(struct pool_call *c)
 {
 	struct instance *in = c->inst;
 	uint64_t peak;
 
+	if (pool__sched_unwait(c))
+		return 0;
 	if (!in)
 		return 0;
 	peak = inst_peak(in);
@@ -768,7 +706,8 @@ pool_call_abort(struct pool_call *c)
 		return peak;
 	}
 	c->inst = NULL;
-	inst_end(in, NULL);
+	pool__inst_end(in, NULL);
+	pool__sched_call_ended(c->fn);
 	return peak;
 }
 
@@ -776,6 +715,12 @@ size_t
 pool_count(const struct pool *p)
 {
 	return p->ninst;
+}
+
+uint64_t
+pool_used_mb(const struct pool *p)
+{
+	return p->used_mb;
 }
 
 void
@@ -793,6 +738,7 @@ pool_foreach(const struct pool *p, void (*cb)(const struct pool_instance_info *,
 			.pid = in->pid,
 			.age_ms = now - in->created_ms,
 			.calls = in->calls,
+			.provisioned = in->provisioned,
 		};
 
 		if (in->cgroup_fd >= 0)
@@ -809,8 +755,9 @@ pool_stop(struct pool *p, void (*cb)(void *), void *data)
 	p->stopping = true;
 	p->stopped_cb = cb;
 	p->stopped_data = data;
+	pool__sched_stop(p);
 	for (in = p->insts; in; in = in->next)
-		inst_end(in, NULL);
+		pool__inst_end(in, NULL);
 	maybe_stopped(p);
 }
 
@@ -834,7 +781,8 @@ pool_free(struct pool *p)
 			BUG("pool_free with live instances");
 		fn_free(fn);
 	}
-	p->closing = 2;
+	p->closing = 3;
+	uv_close((uv_handle_t *)&p->wait_timer, pool_closed);
 	uv_close((uv_handle_t *)&p->sc_poll, pool_closed);
 	uv_close((uv_handle_t *)&p->flusher, pool_closed);
 }

@@ -36,7 +36,17 @@ struct pool_fn_spec {
 	uint64_t mem_bytes;
 	uint64_t tmp_bytes;
 	uint32_t pids_max;
-	uint64_t keepalive_ms;
+	uint64_t keepalive_ms;		/* the fixed window (and the adaptive fallback) */
+	int keepalive_adaptive;		/* learn the window from idle times (policy.h) */
+	uint32_t reserved;		/* reserved concurrency: cap on instances; UINT32_MAX none */
+	uint32_t provisioned;		/* instances kept initialised at all times */
+};
+
+/* Pool-wide limits. */
+struct pool_config {
+	uint64_t budget_mb;		/* memory all instances may hold, each at its size */
+	uint64_t queue_wait_ms;		/* how long a call waits for capacity before a throttle */
+	size_t queue_max;		/* calls that may wait at once; more are throttled */
 };
 
 enum pool_outcome {
@@ -44,13 +54,16 @@ enum pool_outcome {
 	POOL_ERROR,		/* the runtime reported a function error */
 	POOL_INIT_ERROR,	/* the runtime failed to initialise */
 	POOL_DIED,		/* the instance ended (crash, exit, OOM) or could not start */
+	POOL_THROTTLED,		/* no capacity within the wait: reason says which limit */
 };
 
 struct pool_result {
 	enum pool_outcome kind;
 	struct str body;	/* RESPONSE, ERROR, INIT_ERROR; valid during the callback */
 	struct str errtype;	/* ERROR, INIT_ERROR */
-	const char *reason;	/* DIED: e.g. "Runtime exited with error: signal: aborted" */
+	const char *reason;	/* DIED: e.g. "Runtime exited with error: signal: aborted";
+				 * THROTTLED: "ReservedFunctionConcurrentInvocationLimitExceeded"
+				 * or "ConcurrentInvocationLimitExceeded" */
 	bool oom;		/* DIED: the memory limit was hit */
 	uint64_t mem_peak_bytes;
 };
@@ -62,7 +75,10 @@ struct pool_call {
 	/* private */
 	struct pool_fn *fn;
 	struct instance *inst;
-	struct pool_call *next;
+	struct pool_call *next;		/* the wait queue */
+	bool waiting;
+	uint64_t wait_deadline_ms;
+	const char *wait_reason;
 };
 
 struct pool_hooks {
@@ -88,11 +104,13 @@ struct pool_instance_info {
 	uint64_t age_ms;
 	uint64_t calls;
 	uint64_t mem_bytes;	/* the instance's cgroup usage now (0 while starting) */
+	bool provisioned;
 };
 
-/* Borrows sc and hooks for the pool's life; data goes to hooks->log. Watches sc->fd on loop. */
-struct pool *pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_hooks *hooks,
-		      void *data);
+/* Borrows sc and hooks for the pool's life; data goes to hooks->log. Watches sc->fd on loop.
+ * cfg is copied. */
+struct pool *pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_config *cfg,
+		      const struct pool_hooks *hooks, void *data);
 
 /* Registers a function revision. Copies spec. */
 struct pool_fn *pool_fn_new(struct pool *p, const struct pool_fn_spec *spec);
@@ -108,6 +126,8 @@ uint64_t pool_call_abort(struct pool_call *c);
 
 /* Instances alive (any state). */
 size_t pool_count(const struct pool *p);
+/* Memory held by live instances, each counted at its memory size, and the budget. */
+uint64_t pool_used_mb(const struct pool *p);
 void pool_foreach(const struct pool *p, void (*cb)(const struct pool_instance_info *, void *), void *data);
 /* Ends every instance and fails every call; cb(data) runs when none is left. */
 void pool_stop(struct pool *p, void (*cb)(void *), void *data);

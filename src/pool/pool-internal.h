@@ -1,0 +1,113 @@
+/*
+ * Shared by the files of the pool module only: pool.c (instances, relay
+ * sockets, the spawner's events) and sched.c (where calls go, waiting,
+ * eviction, keep-alive, pre-warming, provisioned instances).
+ */
+#ifndef HEARTH_POOL_INTERNAL_H
+#define HEARTH_POOL_INTERNAL_H
+
+#include "pool/policy.h"
+#include "pool/pool.h"
+
+enum inst_state { INST_STARTING, INST_IDLE, INST_BUSY, INST_FINISHING, INST_ENDING };
+
+struct pool_fn {
+	struct pool *pool;
+	char *name;
+	uint64_t revision;
+	char *code_dir, *runtime_dir;
+	char **argv, **envp;
+	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
+	uint32_t pids_max;
+	uint32_t reserved;		/* cap on live instances, POLICY_UNLIMITED for none */
+	uint32_t provisioned;		/* instances kept initialised at all times */
+	enum policy_keepalive_kind keepalive_kind;
+	bool retired;
+	size_t ninst;
+	struct instance *insts;		/* this function's instances (in->fn_next) */
+	/* What the policies learn. */
+	struct policy_hist hist;
+	uint64_t calls;			/* GDSF frequency */
+	uint64_t init_ms;		/* GDSF cost: the latest cold start's init time */
+	size_t active_calls;		/* calls between submit and done, for the histogram */
+	/* Pre-warming decided by the adaptive keep-alive. */
+	uv_timer_t *prewarm;		/* own allocation: see pool__sched_fn_release() */
+	uint64_t prewarm_keepalive_ms;
+	struct pool_fn *next;		/* pool->fns */
+};
+
+struct instance {
+	struct pool *pool;
+	struct pool_fn *fn;
+	uint64_t id;
+	enum inst_state state;
+	int pid, pidfd, cgroup_fd, relay_fd;
+	uv_poll_t poll;
+	bool poll_open, poll_writing;
+	uv_timer_t keepalive;
+	bool timer_open;
+	int closing;			/* handles still to close before free */
+	struct buf in, out;
+	bool dirty;			/* out has bytes to flush this iteration */
+	bool exited;			/* spawner reported EXITED */
+	bool oom;
+	bool provisioned;		/* kept by provisioned concurrency: no keep-alive */
+	uint64_t keepalive_ms;		/* for a pre-warmed instance: its window; 0 = decide */
+	char exit_reason[96];		/* from the runtime's RELAY_EXIT */
+	struct buf init_error_type, init_error_body;
+	bool init_failed;
+	uint64_t spawn_ns, calls, created_ms, idle_since_ms;
+	struct pool_call *call;		/* in flight, or assigned while STARTING */
+	struct pool_call *queued;	/* waits for FINISHING -> IDLE */
+	struct instance *next;		/* pool->insts */
+	struct instance *fn_next;	/* fn->insts */
+	struct instance *next_dirty;
+};
+
+struct pool {
+	uv_loop_t *loop;
+	struct sandbox_client *sc;
+	const struct pool_hooks *hooks;
+	void *hooks_data;
+	struct pool_config cfg;
+	uv_poll_t sc_poll;
+	uv_check_t flusher;
+	uv_timer_t wait_timer;		/* throttles calls whose wait ran out */
+	struct pool_fn *fns;
+	struct instance *insts;
+	struct instance *dirty;
+	struct pool_call *waiting, *waiting_tail;	/* FIFO, through c->next */
+	size_t nwaiting;
+	size_t ninst;
+	uint64_t used_mb;		/* live instances, each at its memory size */
+	double gdsf_clock;		/* priority of the latest eviction (FaasCache's L) */
+	uint64_t next_id;
+	bool stopping;
+	int closing;			/* handles still to close in pool_free() */
+	void (*stopped_cb)(void *);
+	void *stopped_data;
+};
+
+/* pool.c: mechanism */
+void pool__inst_spawn(struct pool_fn *fn, struct pool_call *c);
+void pool__inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns);
+void pool__inst_end(struct instance *in, const char *why);
+
+/* sched.c: decisions, called by pool.c at each change of state */
+void pool__sched_idle(struct instance *in);		/* ready, nothing to run */
+void pool__sched_freed(struct pool_fn *fn);		/* an instance of fn is gone */
+void pool__sched_call_ended(struct pool_fn *fn);	/* a call finished, any way */
+void pool__sched_init(struct pool *p);
+void pool__sched_fn_init(struct pool_fn *fn);
+void pool__sched_fn_release(struct pool_fn *fn);	/* closes the fn's timer */
+void pool__sched_stop(struct pool *p);			/* throttles every waiting call */
+/* Removes c from the wait queue; false when it was not waiting. */
+bool pool__sched_unwait(struct pool_call *c);
+
+static inline uint64_t
+pool__fn_mem_mb(const struct pool_fn *fn)
+{
+	return fn->mem_bytes >> 20;
+}
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * Where calls go, and how long instances stay: the pool's decisions.
+ *
+ * Each decision is asked of policy.c (pure, table-tested) with what this file
+ * observes; this file only gathers the observations and carries the answers
+ * out: dispatch or queue a call, evict idle instances under memory pressure,
+ * make a call wait (bounded, in FIFO order) and throttle it when the wait
+ * runs out, time keep-alive windows, pre-warm, and keep provisioned
+ * instances at their count.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/clock.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "pool/pool-internal.h"
+#include "lib/banned.h"
+
+#define REASON_FN "ReservedFunctionConcurrentInvocationLimitExceeded"
+#define REASON_HOST "ConcurrentInvocationLimitExceeded"
+
+static void
+observe(const struct pool_fn *fn, struct policy_fn_obs *o)
+{
+	const struct instance *in;
+
+	memset(o, 0, sizeof(*o));
+	o->reserved = fn->reserved;
+	o->mem_mb = pool__fn_mem_mb(fn);
+	for (in = fn->insts; in; in = in->fn_next) {
+		if (in->state == INST_ENDING)
+			continue;
+		o->live++;
+		if (in->state == INST_IDLE)
+			o->idle++;
+		else if (in->state == INST_FINISHING && !in->queued)
+			o->finishing++;
+	}
+}
+
+/* Memory idle instances of other functions hold: what eviction could free. */
+static uint64_t
+evictable_mb(const struct pool *p, const struct pool_fn *except)
+{
+	const struct instance *in;
+	uint64_t mb = 0;
+
+	for (in = p->insts; in; in = in->next)
+		if (in->fn != except && in->state == INST_IDLE && !in->provisioned)
+			mb += pool__fn_mem_mb(in->fn);
+	return mb;
+}
+
+/* Evicts idle instances of other functions, lowest GDSF priority first, until
+ * need_mb fits in the budget. An ending instance stops counting at once. */
+static void
+evict_for(struct pool *p, const struct pool_fn *fn, uint64_t need_mb)
+{
+	while (p->used_mb + need_mb > p->cfg.budget_mb) {
+		struct policy_victim v[64];
+		struct instance *cand[64], *in;
+		size_t n = 0;
+		long pick;
+
+		for (in = p->insts; in && n < 64; in = in->next) {
+			if (in->fn == fn || in->state != INST_IDLE || in->provisioned)
+				continue;
+			v[n].freq = in->fn->calls;
+			v[n].cold_cost_ms = in->fn->init_ms;
+			v[n].mem_mb = pool__fn_mem_mb(in->fn);
+			v[n].idle_since_ms = in->idle_since_ms;
+			cand[n++] = in;
+		}
+		pick = policy_pick_victim(v, n, p->gdsf_clock);
+		if (pick < 0)
+			return;
+		/* FaasCache's clock: later priorities start from the evicted one,
+		 * so what was used long ago ages relative to what is used now. */
+		p->gdsf_clock = policy_gdsf_priority(p->gdsf_clock, &v[pick]);
+		log_debug("evicting instance %llu of '%s' to make room for '%s'",
+			  (unsigned long long)cand[pick]->id, cand[pick]->fn->name, fn->name);
+		pool__inst_end(cand[pick], NULL);
+	}
+}
+
+static void wait_arm(struct pool *p);
+
+static void
+enqueue_wait(struct pool *p, struct pool_call *c, uint64_t wait_ms, const char *reason)
+{
+	c->waiting = true;
+	c->wait_deadline_ms = clock_mono_ms() + wait_ms;
+	c->wait_reason = reason;
+	c->next = NULL;
+	if (p->waiting_tail)
+		p->waiting_tail->next = c;
+	else
+		p->waiting = c;
+	p->waiting_tail = c;
+	p->nwaiting++;
+	wait_arm(p);
+}
+
+bool
+pool__sched_unwait(struct pool_call *c)
+{
+	struct pool *p;
+	struct pool_call **pp, *prev = NULL;
+
+	if (!c->waiting)
+		return false;
+	p = c->fn->pool;
+	for (pp = &p->waiting; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			if (p->waiting_tail == c)
+				p->waiting_tail = prev;
+			break;
+		}
+	}
+	c->waiting = false;
+	c->next = NULL;
+	p->nwaiting--;
+	return true;
+}
+
+static void
+throttle(struct pool_call *c, const char *reason)
+{
+	struct pool_fn *fn = c->fn;
+	struct pool_result r = { 0 };
+
+	r.kind = POOL_THROTTLED;
+	r.reason = reason;
+	fn->pool->hooks->done(c, &r);
+	pool__sched_call_ended(fn);
+}
+
+/*
+ * Tries to place c now. Returns false when it must wait (the caller queues
+ * it or leaves it queued), true when it was dispatched, queued on an
+ * instance, started, or throttled outright.
+ */
+static bool
+place(struct pool_fn *fn, struct pool_call *c, const char **wait_reason)
+{
+	struct pool *p = fn->pool;
+	struct policy_fn_obs o;
+	struct policy_host_obs h = { p->cfg.budget_mb, p->used_mb, 0 };
+	struct instance *in;
+	enum policy_dispatch d;
+
+	observe(fn, &o);
+	d = policy_dispatch(&o, &h);
+	if (d == POLICY_WAIT_HOST) {
+		/* Only now is it worth counting what eviction could free. */
+		h.evictable_mb = evictable_mb(p, fn);
+		d = policy_dispatch(&o, &h);
+	}
+	switch (d) {
+	case POLICY_WARM:
+		for (in = fn->insts; in; in = in->fn_next) {
+			if (in->state == INST_IDLE) {
+				pool__inst_dispatch(in, c, 0);
+				return true;
+			}
+		}
+		BUG("no idle instance for a warm dispatch");
+	case POLICY_QUEUE_FINISHING:
+		for (in = fn->insts; in; in = in->fn_next) {
+			if (in->state == INST_FINISHING && !in->queued) {
+				in->queued = c;
+				c->inst = in;
+				return true;
+			}
+		}
+		BUG("no finishing instance to queue on");
+	case POLICY_EVICT_COLD:
+		evict_for(p, fn, pool__fn_mem_mb(fn));
+		/* fall through */
+	case POLICY_COLD:
+		pool__inst_spawn(fn, c);
+		return true;
+	case POLICY_THROTTLE:
+		throttle(c, REASON_FN);
+		return true;
+	case POLICY_WAIT_FN:
+		*wait_reason = REASON_FN;
+		return false;
+	case POLICY_WAIT_HOST:
+		*wait_reason = REASON_HOST;
+		return false;
+	}
+	BUG("unknown dispatch decision %d", d);
+}
+
+static bool
+fn_waiting(const struct pool *p, const struct pool_fn *fn)
+{
+	const struct pool_call *c;
+
+	for (c = p->waiting; c; c = c->next)
+		if (c->fn == fn)
+			return true;
+	return false;
+}
+
+void
+pool_submit(struct pool_fn *fn, struct pool_call *c)
+{
+	struct pool *p = fn->pool;
+	const char *reason = NULL;
+
+	c->fn = fn;
+	c->inst = NULL;
+	c->waiting = false;
+	fn->calls++;
+	if (fn->active_calls++ == 0)
+		policy_hist_call_start(&fn->hist, clock_mono_ms());
+	/* Calls of this function already waiting go first; other functions'
+	 * waits are theirs alone (no head-of-line blocking across functions). */
+	if (!fn_waiting(p, fn) && place(fn, c, &reason))
+		return;
+	if (!reason) {
+		/* Queued behind others; its own limit is found when its turn comes. */
+		reason = REASON_HOST;
+	}
+	if (p->nwaiting >= p->cfg.queue_max || p->stopping) {
+		/* Answered from the loop, never inside the caller's submit. */
+		enqueue_wait(p, c, 0, reason);
+		return;
+	}
+	enqueue_wait(p, c, p->cfg.queue_wait_ms, reason);
+}
+
+/* Gives waiting calls, oldest first, whatever capacity there is now. The list
+ * is taken whole and rebuilt, so a call that must wait on goes back in order. */
+static void
+drain_waiting(struct pool *p)
+{
+	struct pool_call *c = p->waiting, *next;
+	uint64_t now = clock_mono_ms();
+
+	p->waiting = p->waiting_tail = NULL;
+	p->nwaiting = 0;
+	for (; c; c = next) {
+		const char *reason = c->wait_reason;
+
+		next = c->next;
+		c->waiting = false;
+		c->next = NULL;
+		if (c->wait_deadline_ms > now && !p->stopping && place(c->fn, c, &reason))
+			continue;
+		/* Not placed (or due for its throttle): back in, same deadline. */
+		c->waiting = true;
+		c->wait_reason = reason;
+		if (p->waiting_tail)
+			p->waiting_tail->next = c;
+		else
+			p->waiting = c;
+		p->waiting_tail = c;
+		p->nwaiting++;
+	}
+}
+
+static void
+wait_fired(uv_timer_t *t)
+{
+	struct pool *p = t->data;
+	uint64_t now = clock_mono_ms();
+	struct pool_call *c;
+
+	drain_waiting(p);
+	/* Whoever is still waiting past its deadline gets its throttle. */
+	for (c = p->waiting; c;) {
+		struct pool_call *next = c->next;
+
+		if (c->wait_deadline_ms <= now || p->stopping) {
+			const char *reason = c->wait_reason;
+
+			pool__sched_unwait(c);
+			throttle(c, reason);
+		}
+		c = next;
+	}
+	wait_arm(p);
+}
+
+static void
+wait_arm(struct pool *p)
+{
+	uint64_t now = clock_mono_ms(), first = UINT64_MAX;
+	struct pool_call *c;
+
+	for (c = p->waiting; c; c = c->next)
+		if (c->wait_deadline_ms < first)
+			first = c->wait_deadline_ms;
+	if (first == UINT64_MAX) {
+		uv_timer_stop(&p->wait_timer);
+		return;
+	}
+	uv_timer_start(&p->wait_timer, wait_fired, first > now ? first - now : 0, 0);
+}
+
+/* ---- keep-alive, pre-warm, provisioned -------------------------------- */
+
+static void
+keepalive_fired(uv_timer_t *t)
+{
+	struct instance *in = t->data;
+
+	if (in->state == INST_IDLE && !in->provisioned) {
+		log_debug("instance %llu of '%s' idle past keep-alive, ending",
+			  (unsigned long long)in->id, in->fn->name);
+		pool__inst_end(in, NULL);
+	}
+}
+
+static void
+prewarm_fired(uv_timer_t *t)
+{
+	struct pool_fn *fn = t->data;
+
+	if (!fn || fn->retired || fn->pool->stopping)
+		return;	/* data is NULL once fn is gone (pool__sched_fn_release) */
+	log_debug("pre-warming '%s'", fn->name);
+	pool__inst_spawn(fn, NULL);
+	/* The new instance keeps the window the histogram chose for it. */
+	fn->insts->keepalive_ms = fn->prewarm_keepalive_ms;
+}
+
+static void
+ensure_provisioned(struct pool_fn *fn)
+{
+	struct instance *in;
+	uint32_t have = 0;
+
+	if (fn->retired || fn->pool->stopping)
+		return;
+	for (in = fn->insts; in; in = in->fn_next)
+		if (in->provisioned && in->state != INST_ENDING)
+			have++;
+	while (have < fn->provisioned) {
+		pool__inst_spawn(fn, NULL);
+		fn->insts->provisioned = true;
+		have++;
+	}
+}
+
+void
+pool__sched_idle(struct instance *in)
+{
+	struct pool_fn *fn = in->fn;
+	struct pool *p = fn->pool;
+	struct policy_keepalive ka;
+
+	if (fn->retired || p->stopping) {
+		pool__inst_end(in, NULL);
+		return;
+	}
+	/* A waiting call of this function takes it at once. */
+	if (p->nwaiting) {
+		drain_waiting(p);
+		if (in->state != INST_IDLE)
+			return;
+	}
+	if (in->provisioned)
+		return;
+	if (in->keepalive_ms) {
+		/* Pre-warmed: the window was chosen when it was scheduled. */
+		uv_timer_start(&in->keepalive, keepalive_fired, in->keepalive_ms, 0);
+		in->keepalive_ms = 0;
+		return;
+	}
+	policy_keepalive(&fn->hist, fn->keepalive_kind, fn->keepalive_ms, &ka);
+	if (ka.prewarm_ms > 0) {
+		/* The next call is not expected before prewarm_ms: holding the
+		 * memory until then is waste. End it, start one just in time. */
+		pool__inst_end(in, NULL);
+		if (!fn->prewarm) {
+			fn->prewarm = xmalloc(sizeof(*fn->prewarm));
+			uv_timer_init(p->loop, fn->prewarm);
+			fn->prewarm->data = fn;
+		}
+		fn->prewarm_keepalive_ms = ka.keepalive_ms;
+		uv_timer_start(fn->prewarm, prewarm_fired, ka.prewarm_ms, 0);
+		return;
+	}
+	uv_timer_start(&in->keepalive, keepalive_fired, ka.keepalive_ms, 0);
+}
+
+void
+pool__sched_freed(struct pool_fn *fn)
+{
+	struct pool *p = fn->pool;
+
+	ensure_provisioned(fn);
+	if (p->nwaiting)
+		drain_waiting(p);
+}
+
+void
+pool__sched_call_ended(struct pool_fn *fn)
+{
+	if (fn->active_calls && --fn->active_calls == 0)
+		policy_hist_call_end(&fn->hist, clock_mono_ms());
+}
+
+void
+pool__sched_init(struct pool *p)
+{
+	uv_timer_init(p->loop, &p->wait_timer);
+	p->wait_timer.data = p;
+}
+
+void
+pool__sched_fn_init(struct pool_fn *fn)
+{
+	ensure_provisioned(fn);
+}
+
+static void
+free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* The timer lives on its own allocation: libuv holds it until its close
+ * callback, which may run after fn is freed. */
+void
+pool__sched_fn_release(struct pool_fn *fn)
+{
+	if (!fn->prewarm)
+		return;
+	fn->prewarm->data = NULL;
+	uv_close((uv_handle_t *)fn->prewarm, free_handle);
+	fn->prewarm = NULL;
+}
+
+void
+pool__sched_stop(struct pool *p)
+{
+	struct pool_fn *fn;
+
+	for (fn = p->fns; fn; fn = fn->next)
+		if (fn->prewarm)
+			uv_timer_stop(fn->prewarm);
+	if (p->nwaiting)
+		uv_timer_start(&p->wait_timer, wait_fired, 0, 0);
+}
