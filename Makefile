@@ -123,6 +123,17 @@ $(BUILD)/bench/invoke-bench: bench/invoke-bench.c
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/bench/floor-server: bench/floor-server.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/trace-replay: bench/trace-replay.c $(call modlib,pool) $(call modlib,lib)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call modlib,pool) $(call modlib,lib) -lm
+
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)
 
@@ -138,7 +149,7 @@ ifndef SANITIZE
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all test e2e
 endif
 
-bench: all $(BUILD)/bench/invoke-bench
+bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps

@@ -1,44 +1,137 @@
 #!/bin/sh
-# `make bench`: cold-start and warm-invoke latency of examples/hello-c through
-# the admin API, beside the floor measured in the same run (fork+exec of the
-# same binary, no sandbox, no platform). Prints the machine and commit.
+# `make bench`: hearth's performance beside floors measured in the same run.
+#
+#   cold start and warm invoke latency of examples/hello-c through the admin
+#   API (floor: fork+exec of the same binary; a plain C HTTP server);
+#   throughput at 16 and 64 connections (wrk), hearth and the floor server;
+#   density: the memory of an idle warm instance; scale to zero: the daemon's
+#   memory with 1,000 idle functions; the keep-alive policies on a synthetic
+#   trace (bench/trace-replay.c).
+#
+# Knobs: COLD_N, WARM_N, FLOOR_N, WRK_SECONDS, IDLE_FNS. Prints the machine
+# and commit; these machines are shared and noisy, so compare rows of one run.
 set -eu
 BUILD=${HEARTH_BUILD:-$(pwd)/build}
 HEARTH="$BUILD/hearth"
 BENCH="$BUILD/bench/invoke-bench"
+FLOOR="$BUILD/bench/floor-server"
 HELLO="$BUILD/examples/hello-c"
 WARM_N=${WARM_N:-5000}
 COLD_N=${COLD_N:-200}
 FLOOR_N=${FLOOR_N:-500}
+WRK_SECONDS=${WRK_SECONDS:-5}
+IDLE_FNS=${IDLE_FNS:-1000}
 
 DATA=$(mktemp -d /tmp/hearth-bench.XXXXXX)
-"$HEARTH" serve --data "$DATA" --listen 127.0.0.1:0 2>"$DATA.log" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$DATA" "$DATA.log"' EXIT
-i=0
-while [ ! -s "$DATA/address" ]; do
-	i=$((i + 1)); [ $i -lt 200 ] || { cat "$DATA.log"; exit 1; }; sleep 0.05
-done
+FLOOR_PORT=$((20000 + $$ % 20000))
+pids=""
+cleanup() {
+	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$DATA" "$DATA.log" "$DATA-idle" "$DATA-idle.log"
+}
+trap cleanup EXIT
+
+start_daemon() { # DATA_DIR LOG
+	"$HEARTH" serve --data "$1" --listen 127.0.0.1:0 2>"$2" &
+	pids="$pids $!"
+	i=0
+	while [ ! -s "$1/address" ]; do
+		i=$((i + 1)); [ $i -lt 200 ] || { cat "$2"; exit 1; }; sleep 0.05
+	done
+}
+
+start_daemon "$DATA" "$DATA.log"
+daemon_pid=$(echo $pids | awk '{print $1}')
 ADDR=$(cat "$DATA/address"); HOST=${ADDR%:*}; PORT=${ADDR##*:}
-TOKEN=$(cat "$DATA/token")
+export HEARTH_TOKEN=$(cat "$DATA/token")
 export HEARTH_API="http://$ADDR"
+"$FLOOR" "$FLOOR_PORT" &
+pids="$pids $!"
 
 echo "hearth bench — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
 
-"$HEARTH" deploy hello --runtime provided --handler hello --code "$HELLO" --data "$DATA" >/dev/null
+"$HEARTH" deploy hello --runtime provided --handler hello --code "$HELLO" >/dev/null
 i=0
 while [ $i -lt "$COLD_N" ]; do
-	"$HEARTH" deploy "cold$i" --runtime provided --handler hello --code "$HELLO" --data "$DATA" >/dev/null
+	"$HEARTH" deploy "cold$i" --runtime provided --handler hello --code "$HELLO" >/dev/null
 	i=$((i + 1))
 done
 
-printf '%-44s %10s %10s %10s %10s %6s\n' "measure (µs)" p50 p90 p99 max n
-row() { printf '%-44s %10s %10s %10s %10s %6s\n' "$1" $2; }
+echo "== latency (one connection, sequential calls) =="
+printf '%-48s %9s %9s %9s %9s %6s\n' "measure (µs)" p50 p90 p99 max n
+row() { printf '%-48s %9s %9s %9s %9s %6s\n' "$1" $2; }
 row "floor: fork+exec of the bootstrap, no sandbox" "$("$BENCH" floor "$HELLO/bootstrap" "$FLOOR_N" 2>/dev/null)"
-row "cold start, sandboxed (request to answer)" "$("$BENCH" cold "$HOST" "$PORT" "$TOKEN" cold "$COLD_N")"
-row "warm invoke through the admin API" "$("$BENCH" warm "$HOST" "$PORT" "$TOKEN" hello "$WARM_N")"
+row "cold start, sandboxed (request to answer)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" cold "$COLD_N")"
+floor_warm=$("$BENCH" warm 127.0.0.1 "$FLOOR_PORT" x hello "$WARM_N")
+hearth_warm=$("$BENCH" warm "$HOST" "$PORT" "$HEARTH_TOKEN" hello "$WARM_N")
+row "floor: plain C HTTP server, same answer" "$floor_warm"
+row "warm invoke through the admin API" "$hearth_warm"
+echo "$floor_warm $hearth_warm" | awk '{printf "warm invoke overhead over the floor: p50 %.1f µs, p99 %.1f µs\n", $6 - $1, $8 - $3}'
 echo
-echo "targets (issue 2): cold start p50 <= 5000 µs; warm invoke p50 <= 500 µs"
+
+echo "== throughput (wrk, ${WRK_SECONDS}s, 2 threads) =="
+printf '%-48s %12s %10s %10s\n' "target" "req/s" "p50" "p99"
+wrk_row() { # LABEL URL CONNS
+	out=$(wrk -t2 -c"$3" -d"${WRK_SECONDS}s" --latency -s bench/invoke.lua "$2" 2>&1)
+	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+	p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+	errs=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+	printf '%-48s %12s %10s %10s %s\n' "$1" "$rps" "$p50" "$p99" "${errs:+($errs non-2xx)}"
+}
+for c in 16 64; do
+	wrk_row "floor server, $c connections" "http://127.0.0.1:$FLOOR_PORT/v1/functions/hello/invoke" "$c"
+	wrk_row "hearth hello-c, $c connections" "$HEARTH_API/v1/functions/hello/invoke" "$c"
+done
+echo
+
+echo "== density: one idle warm instance of hello-c =="
+"$BENCH" warm "$HOST" "$PORT" "$HEARTH_TOKEN" cold0 1 >/dev/null
+sleep 0.3
+inst=$(curl -s -H "Authorization: Bearer $HEARTH_TOKEN" "$HEARTH_API/v1/instances" |
+	/usr/bin/python3 -c 'import json,sys; i=[x for x in json.load(sys.stdin)["instances"] if x["function"]=="cold0"][0]; print(i["pid"], i["memoryBytes"])')
+ipid=${inst% *}; icg=${inst#* }
+rss_kb=0
+pss_kb=0
+for p in $ipid $(cat /proc/"$ipid"/task/*/children 2>/dev/null); do
+	r=$(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
+	s=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || echo 0)
+	rss_kb=$((rss_kb + ${r:-0}))
+	pss_kb=$((pss_kb + ${s:-0}))
+done
+# RSS counts the C library's pages in every process that maps them; PSS
+# divides shared pages among their users; the cgroup counts what the kernel
+# charged to this instance alone (its anonymous memory, tmpfs and page cache).
+echo "hearth-init + bootstrap: RSS $rss_kb KB, PSS $pss_kb KB; cgroup memory usage $((icg / 1024)) KB"
+awk -v p="$pss_kb" -v c="$icg" 'BEGIN { m = p + c / 1024; printf "per instance (PSS + cgroup): %.2f MB -> %d instances in 4 GB\n", m / 1024, 4 * 1048576 / m }'
+echo
+
+echo "== scale to zero: the daemon with $IDLE_FNS idle functions =="
+start_daemon "$DATA-idle" "$DATA-idle.log"
+idle_pid=$(echo $pids | awk '{print $NF}')
+IDLE_API="http://$(cat "$DATA-idle/address")"
+i=0
+while [ $i -lt "$IDLE_FNS" ]; do
+	HEARTH_API=$IDLE_API HEARTH_TOKEN=$(cat "$DATA-idle/token") \
+		"$HEARTH" deploy "f$i" --runtime provided --handler hello --code "$HELLO" >/dev/null
+	i=$((i + 1))
+done
+n_inst=$(curl -s -H "Authorization: Bearer $(cat "$DATA-idle/token")" "$IDLE_API/v1/instances" |
+	/usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["instances"]))')
+drss=$(awk '/^VmRSS/ {print $2}' /proc/"$idle_pid"/status)
+spid=$(cat /proc/"$idle_pid"/task/*/children | awk '{print $1}')
+srss=$(awk '/^VmRSS/ {print $2}' /proc/"$spid"/status)
+echo "functions deployed: $IDLE_FNS; instances: $n_inst; daemon RSS: $((drss / 1024)) MB; spawner RSS: $((srss / 1024)) MB"
+echo
+
+echo "== keep-alive policies on a synthetic day (virtual clock) =="
+"$BUILD/bench/trace-replay"
+echo
+echo "targets: cold start p50 <= 5000 µs; warm invoke p50 <= 500 µs and <= 100 µs over the floor;"
+echo "         >= 20,000 invocations/s at 64 connections; idle instance <= 2 MB;"
+echo "         1,000 idle functions: daemon RSS <= 50 MB, zero instances;"
+echo "         adaptive keep-alive: fewer cold starts than the fixed window at no more idle memory"

@@ -131,6 +131,8 @@ keepalive_frequent_calls_keep_short_window(void **state)
 	policy_keepalive(&h, POLICY_KEEPALIVE_ADAPTIVE, 600000, &ka);
 	assert_true(ka.from_histogram);
 	assert_int_equal(ka.prewarm_ms, 0);	/* never unload between calls */
+	assert_int_equal(ka.keepalive_ms, 600000);	/* never below the fixed window */
+	policy_keepalive(&h, POLICY_KEEPALIVE_ADAPTIVE, 30000, &ka);
 	assert_int_equal(ka.keepalive_ms, 66000);	/* one bin plus 10% */
 }
 
