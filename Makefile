@@ -59,7 +59,7 @@ EXAMPLE_BIN := $(patsubst %,$(BUILD)/examples/%/bootstrap,$(EXAMPLES_C))
 # Static archives in a group, so their order on the link line does not matter.
 LINK_GROUP = -Wl,--start-group $(1) -Wl,--end-group
 
-.PHONY: all deps check test e2e bench demo clean compile_commands.json
+.PHONY: all deps check test e2e bench demo clean fuzz compile_commands.json
 all: $(HEARTH) $(INIT) $(RT_A) $(EXAMPLE_BIN) $(FIXTURE_BIN) $(UNIT_BIN)
 
 deps:
@@ -134,6 +134,29 @@ $(BUILD)/bench/trace-replay: bench/trace-replay.c $(call modlib,pool) $(call mod
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(call modlib,pool) $(call modlib,lib) -lm
 
+# Fuzzing (clang's libFuzzer): one driver per parser of untrusted bytes.
+# `make fuzz` runs each for FUZZ_SECONDS on its corpus in tests/fuzz/corpus/.
+FUZZ_SECONDS ?= 15
+FUZZ_CC := clang
+FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -I$(LLHTTP_INC) -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB := src/lib/buf.c src/lib/err.c
+FUZZ_SRC_relay := src/lib/relay.c
+FUZZ_SRC_router := src/http/router.c
+FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*)
+
+fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZERS))
+	$(Q)for f in $(FUZZERS); do \
+		mkdir -p build/fuzz/corpus-$$f && \
+		./build/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			build/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 1 || exit 1; \
+	done
+
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)
 
@@ -147,6 +170,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory e2e
 ifndef SANITIZE
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all test e2e
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 endif
 
 bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server
