@@ -32,21 +32,25 @@ def cgroup_leftovers(spawner_pid):
     return found
 
 
-def sandbox_processes():
-    """Processes running as a sandbox uid (host ids 100000..165535)."""
+def sandbox_processes(spawner_pid=None):
+    """Processes running as a sandbox uid (host ids 100000..165535); with
+    spawner_pid, only those in that spawner's cgroups, so that daemons other
+    test runs on the machine have going at the same time are not counted."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/status" % d) as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        uid = int(line.split()[1])
-                        if 100000 <= uid < 165536:
-                            found.append(int(d))
-                        break
-        except OSError:
+                uid = next(int(l.split()[1]) for l in f if l.startswith("Uid:"))
+            if not 100000 <= uid < 165536:
+                continue
+            if spawner_pid:
+                with open("/proc/%s/cgroup" % d) as f:
+                    if "/hearth-%d/" % spawner_pid not in f.read():
+                        continue
+            found.append(int(d))
+        except (OSError, StopIteration):
             pass
     return found
 
@@ -136,7 +140,7 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-            assert sandbox_processes() == [], "sandbox processes left behind"
+            assert sandbox_processes(self.spawner_pid) == [], "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 
