@@ -169,3 +169,13 @@ def test_console_carries_the_request_id(daemon):
     assert "ERROR\terror" in tagged
     init_line = next(l for l in lines if "init: loading index" in l)
     assert rid not in init_line
+
+
+def test_example_hello_node(daemon):
+    """examples/hello-node, deployed as the README and `make demo` do."""
+    daemon.cli("deploy", "hello-node", "--runtime", "nodejs", "--handler", "index.handler",
+               "--code", os.path.join(REPO, "examples", "hello-node"), check=True)
+    assert call(daemon, "hello-node", {"name": "Ada"}) == \
+        (None, {"statusCode": 200, "body": '"Hello, Ada! (from Node.js)"'})
+    assert any(l.endswith("\tINFO\tgreeting Ada in request " + l.split("\t")[1])
+               for l in daemon.logs("hello-node") if l.count("\t") >= 3)

@@ -154,3 +154,14 @@ def test_print_and_logging_carry_the_request_id(daemon):
     end = next(i for i, l in enumerate(lines) if l.endswith("END RequestId: " + rid))
     assert all(i < end for i, l in enumerate(lines) if "print from" in l)
 
+
+
+def test_example_hello_python(daemon):
+    """examples/hello-python, deployed as the README and `make demo` do."""
+    daemon.cli("deploy", "hello-python", "--runtime", "python3", "--handler",
+               "lambda_function.lambda_handler", "--code",
+               os.path.join(REPO, "examples", "hello-python"), check=True)
+    assert call(daemon, "hello-python", {"name": "Ada"}) == \
+        (None, {"statusCode": 200, "body": '"Hello, Ada! (from Python)"'})
+    assert any(l.endswith("\tgreeting Ada in request " + l.split("\t")[1])
+               for l in daemon.logs("hello-python") if l.count("\t") >= 2)
