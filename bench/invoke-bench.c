@@ -117,7 +117,7 @@ main(int argc, char **argv)
 		memmove(argv + 3, argv + 4, (size_t)(argc - 3) * sizeof(*argv));
 		lat = calloc((size_t)n, sizeof(*lat));
 		for (i = 0; i < n; i++) {
-			char **args = argv + 2;	/* BINARY, then ARGs; COUNT is moved out below */
+			char **args = argv + 2;	/* BINARY, then ARGs (COUNT was moved out) */
 			double t0 = now_us();
 			pid_t pid;
 			int st;
