@@ -41,6 +41,8 @@ endif
 MODULES := lib http api invoke pool sandbox store cli daemon
 INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
+RT_PY_SRC := $(wildcard runtimes/python/*.py)
+RT_PY_STAMP := $(BUILD)/runtimes-python.stamp
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
 EXAMPLES_C := hello-c
@@ -60,7 +62,7 @@ EXAMPLE_BIN := $(patsubst %,$(BUILD)/examples/%/bootstrap,$(EXAMPLES_C))
 LINK_GROUP = -Wl,--start-group $(1) -Wl,--end-group
 
 .PHONY: all deps check test e2e bench demo clean fuzz compile_commands.json
-all: $(HEARTH) $(INIT) $(RT_A) $(EXAMPLE_BIN) $(FIXTURE_BIN) $(UNIT_BIN)
+all: $(HEARTH) $(INIT) $(RT_A) $(EXAMPLE_BIN) $(FIXTURE_BIN) $(UNIT_BIN) $(RT_PY_STAMP)
 
 deps:
 	./scripts/deps.sh
@@ -95,6 +97,13 @@ $(INIT): $(call obj,$(INIT_SRC)) $(call modlib,lib) $(LLHTTP_OBJ)
 $(RT_A): $(call obj,$(RT_SRC))
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The python3 runtime's bytecode, compiled here because /var/runtime is
+# read-only in the sandbox: otherwise every cold start compiles it again.
+$(RT_PY_STAMP): $(RT_PY_SRC)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  PYC     runtimes/python")
+	$(Q)$(PYTHON) -m compileall -q runtimes/python && touch $@
 
 # A C function is a handler linked with libhearth-runtime into `bootstrap`.
 $(BUILD)/examples/%/bootstrap: examples/%/main.c runtimes/c/hearth_runtime.h $(RT_A)
@@ -184,6 +193,6 @@ compile_commands.json:
 	$(MAKE) clean && bear -- $(MAKE) all
 
 clean:
-	rm -rf build
+	rm -rf build runtimes/python/__pycache__
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

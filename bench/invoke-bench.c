@@ -6,8 +6,8 @@
  *   invoke-bench cold HOST PORT TOKEN PREFIX COUNT
  *       one invocation each of PREFIX0..PREFIX<COUNT-1>, freshly deployed, so
  *       every call is a cold start (sandbox, hearth-init, runtime start).
- *   invoke-bench floor BINARY COUNT
- *       fork+exec+wait of BINARY with no sandbox and no platform.
+ *   invoke-bench floor BINARY COUNT [ARG...]
+ *       fork+exec+wait of BINARY (with ARGs) with no sandbox and no platform.
  *
  * Prints "p50_us p90_us p99_us max_us n". Latency is request written to
  * response read, measured with CLOCK_MONOTONIC.
@@ -113,9 +113,11 @@ main(int argc, char **argv)
 
 	if (argc >= 4 && strcmp(argv[1], "floor") == 0) {
 		n = atoi(argv[3]);
+		/* argv becomes BINARY ARG... NULL for posix_spawn. */
+		memmove(argv + 3, argv + 4, (size_t)(argc - 3) * sizeof(*argv));
 		lat = calloc((size_t)n, sizeof(*lat));
 		for (i = 0; i < n; i++) {
-			char *args[] = { argv[2], NULL };
+			char **args = argv + 2;	/* BINARY, then ARGs (COUNT was moved out) */
 			double t0 = now_us();
 			pid_t pid;
 			int st;
@@ -132,7 +134,7 @@ main(int argc, char **argv)
 	}
 	if (argc != 7 || (strcmp(argv[1], "warm") && strcmp(argv[1], "cold"))) {
 		fprintf(stderr, "usage: invoke-bench warm|cold HOST PORT TOKEN NAME COUNT\n"
-				"       invoke-bench floor BINARY COUNT\n");
+				"       invoke-bench floor BINARY COUNT [ARG...]\n");
 		return 2;
 	}
 	n = atoi(argv[6]);

@@ -4,11 +4,13 @@
 #   cold start and warm invoke latency of examples/hello-c through the admin
 #   API (floor: fork+exec of the same binary; a plain C HTTP server);
 #   throughput at 16 and 64 connections (wrk), hearth and the floor server;
+#   the cold starts of examples/hello-python and examples/hello-node beside
+#   their interpreters' start-up (floor: the interpreter alone, no sandbox);
 #   density: the memory of an idle warm instance; scale to zero: the daemon's
 #   memory with 1,000 idle functions; the keep-alive policies on a synthetic
 #   trace (bench/trace-replay.c).
 #
-# Knobs: COLD_N, WARM_N, FLOOR_N, WRK_SECONDS, IDLE_FNS. Prints the machine
+# Knobs: COLD_N, WARM_N, FLOOR_N, RT_COLD_N, WRK_SECONDS, IDLE_FNS. Prints the machine
 # and commit; these machines are shared and noisy, so compare rows of one run.
 set -eu
 BUILD=${HEARTH_BUILD:-$(pwd)/build}
@@ -21,6 +23,8 @@ COLD_N=${COLD_N:-200}
 FLOOR_N=${FLOOR_N:-500}
 WRK_SECONDS=${WRK_SECONDS:-5}
 IDLE_FNS=${IDLE_FNS:-1000}
+RT_COLD_N=${RT_COLD_N:-50}
+EXAMPLES=$(cd "$(dirname "$0")/../examples" && pwd)
 
 DATA=$(mktemp -d /tmp/hearth-bench.XXXXXX)
 FLOOR_PORT=$((20000 + $$ % 20000))
@@ -61,6 +65,17 @@ while [ $i -lt "$COLD_N" ]; do
 	i=$((i + 1))
 done
 
+# The runtimes' cold starts: each example deployed RT_COLD_N times, so that
+# every call starts a new instance.
+i=0
+while [ $i -lt "$RT_COLD_N" ]; do
+	"$HEARTH" deploy "pycold$i" --runtime python3 --handler lambda_function.lambda_handler \
+		--code "$EXAMPLES/hello-python" >/dev/null
+	"$HEARTH" deploy "nodecold$i" --runtime nodejs --handler index.handler \
+		--code "$EXAMPLES/hello-node" >/dev/null
+	i=$((i + 1))
+done
+
 echo "== latency (one connection, sequential calls) =="
 printf '%-48s %9s %9s %9s %9s %6s\n' "measure (µs)" p50 p90 p99 max n
 row() { printf '%-48s %9s %9s %9s %9s %6s\n' "$1" $2; }
@@ -71,6 +86,10 @@ hearth_warm=$("$BENCH" warm "$HOST" "$PORT" "$HEARTH_TOKEN" hello "$WARM_N")
 row "floor: plain C HTTP server, same answer" "$floor_warm"
 row "warm invoke through the admin API" "$hearth_warm"
 echo "$floor_warm $hearth_warm" | awk '{printf "warm invoke overhead over the floor: p50 %.1f µs, p99 %.1f µs\n", $6 - $1, $8 - $3}'
+row "floor: python3 -S -c pass, no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c pass)"
+row "cold start, python3 hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pycold "$RT_COLD_N")"
+row "floor: node -e 0, no sandbox" "$("$BENCH" floor /usr/bin/node "$RT_COLD_N" -e 0)"
+row "cold start, nodejs hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodecold "$RT_COLD_N")"
 echo
 
 echo "== throughput (wrk, ${WRK_SECONDS}s, 2 threads) =="
@@ -135,3 +154,5 @@ echo "targets: cold start p50 <= 5000 µs; warm invoke p50 <= 500 µs and <= 100
 echo "         >= 20,000 invocations/s at 64 connections; idle instance <= 2 MB;"
 echo "         1,000 idle functions: daemon RSS <= 50 MB, zero instances;"
 echo "         adaptive keep-alive: fewer cold starts than the fixed window at no more idle memory"
+echo "         python3 cold p50 <= 15000 µs (<= 5000 with a zygote); nodejs <= 60000 µs (<= 10000);"
+echo "         no zygote yet: see docs/sandbox.md"

@@ -39,6 +39,26 @@ say "\$ hearth invoke hello-c --payload '{\"name\": \"Ada\"}'     # cold start"
 say "\$ hearth invoke hello-c --payload '{\"name\": \"Grace\"}'   # warm start"
 "$HEARTH" invoke hello-c --payload '{"name": "Grace"}' --data "$DATA"
 
+# Lambda-style handlers, deployed from their source directories.
+EXAMPLES=$(cd "$(dirname "$0")/../examples" && pwd)
+
+say "\$ hearth deploy hello-python --runtime python3 --handler lambda_function.lambda_handler --code examples/hello-python"
+"$HEARTH" deploy hello-python --runtime python3 --handler lambda_function.lambda_handler \
+	--code "$EXAMPLES/hello-python" --data "$DATA"
+
+say "\$ hearth invoke hello-python --payload '{\"name\": \"Ada\"}'"
+"$HEARTH" invoke hello-python --payload '{"name": "Ada"}' --data "$DATA"
+
+say "\$ hearth deploy hello-node --runtime nodejs --handler index.handler --code examples/hello-node"
+"$HEARTH" deploy hello-node --runtime nodejs --handler index.handler \
+	--code "$EXAMPLES/hello-node" --data "$DATA"
+
+say "\$ hearth invoke hello-node --payload '{\"name\": \"Grace\"}'"
+"$HEARTH" invoke hello-node --payload '{"name": "Grace"}' --data "$DATA"
+
+say "\$ hearth logs hello-python"
+"$HEARTH" logs hello-python --data "$DATA"
+
 say "\$ hearth ls"
 "$HEARTH" ls --data "$DATA"
 
@@ -52,6 +72,8 @@ hearth is running on $HEARTH_API with its data in $DATA. Try, in another termina
   export HEARTH_API=$HEARTH_API
   $HEARTH invoke hello-c --payload '{"name": "you"}' --data $DATA
   $HEARTH invoke hello-c --async --data $DATA
+  $HEARTH invoke hello-python --payload '{"name": "you"}' --data $DATA
+  $HEARTH invoke hello-node --payload '{"name": "you"}' --data $DATA
   $HEARTH logs hello-c --follow --data $DATA
   $HEARTH ps --data $DATA
   curl -s -H "Authorization: Bearer \$(cat $DATA/token)" -d '{"name":"curl"}' \\

@@ -9,6 +9,8 @@ libuv1-dev node-llhttp libjansson-dev libsqlite3-dev libseccomp-dev libcap-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
 python3 python3-pytest curl wrk hyperfine
 clang libclang-rt-14-dev"
+# The nodejs runtime's interpreter (runtimes/node); python3 above runs runtimes/python.
+PKGS="$PKGS nodejs"
 
 missing=""
 for p in $PKGS; do

@@ -225,6 +225,16 @@ queue_pop(struct init *in)
 	return p;
 }
 
+/* What the runtime wrote before it answered is in its pipes by now: forward it
+ * first, so those lines reach the daemon while the call is still in flight and
+ * are logged under its request id, not after its END line. */
+static void
+drain_logs(struct init *in)
+{
+	init__child_read_logs(in, 0, true);
+	init__child_read_logs(in, 1, true);
+}
+
 static void
 on_next(struct conn *c, struct str id)
 {
@@ -234,7 +244,8 @@ on_next(struct conn *c, struct str id)
 
 	(void)id;
 	/* Every GET /next tells the daemon the runtime is ready; the first one
-	 * ends the init phase. */
+	 * ends the init phase, whose output must reach the daemon before that. */
+	drain_logs(in);
 	relay_end(out, relay_begin(out, RELAY_NEXT));
 	p = queue_pop(in);
 	if (p) {
@@ -295,6 +306,7 @@ on_response(struct conn *c, struct str id)
 		fail_too_large(c);
 		return;
 	}
+	drain_logs(in);
 	start = relay_begin(out, RELAY_RESPONSE);
 	relay_puts(out, RELAY_T_ID, in->inflight_id);
 	relay_put(out, RELAY_T_BODY, c->body.ptr, c->body.len);
@@ -323,6 +335,7 @@ on_error(struct conn *c, struct str id)
 		fail_too_large(c);
 		return;
 	}
+	drain_logs(in);
 	relay_error(in, in->inflight_id, errtype_of(c), c->body.ptr, c->body.len);
 	free(in->inflight_id);
 	in->inflight_id = NULL;
@@ -345,6 +358,7 @@ on_init_error(struct conn *c, struct str id)
 			    "init error reported after the first invocation", NULL);
 		return;
 	}
+	drain_logs(in);
 	start = relay_begin(out, RELAY_INIT_ERROR);
 	relay_puts(out, RELAY_T_ERRTYPE, errtype_of(c));
 	if (c->body_too_big)

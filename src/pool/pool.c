@@ -273,8 +273,11 @@ on_frame(struct instance *in, const struct relay_msg *m)
 		pool__inst_end(in, NULL);
 		return;
 	case RELAY_LOG:
-		in->pool->hooks->log(in->pool->hooks_data, in->fn->name, c, str_eqs(m->f[RELAY_T_STREAM], "2") ? 2 : 1,
-				     m->f[RELAY_T_BODY]);
+		/* A starting instance holds the call that made it, but that call is
+		 * not in flight yet: init-phase output belongs to no request. */
+		in->pool->hooks->log(in->pool->hooks_data, in->fn->name,
+				     in->state == INST_BUSY ? c : NULL,
+				     str_eqs(m->f[RELAY_T_STREAM], "2") ? 2 : 1, m->f[RELAY_T_BODY]);
 		return;
 	case RELAY_EXIT:
 		snprintf(in->exit_reason, sizeof(in->exit_reason), "%.*s", (int)m->f[RELAY_T_STATUS].len,
