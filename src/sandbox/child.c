@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include "sandbox/internal.h"
 #include "lib/banned.h"
@@ -293,9 +294,11 @@ sandbox__child_run(const struct sandbox__child *c)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	/* Seccomp goes here, last before execve(), so the filter need allow
-	 * none of the set-up above: the spawner compiles the BPF program once
-	 * and the child only loads it (a later issue). */
+	/* Seccomp last before execve(), so the filter need allow none of the
+	 * set-up above (mount, setns, ...). The spawner compiled it; loading is
+	 * one prctl(), allowed without privilege because of no_new_privs. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->seccomp, 0, 0) < 0)
+		fail(SANDBOX__STEP_SECCOMP, -1, errno);
 
 	execve("/init", c->argv, c->envp);
 	fail(SANDBOX__STEP_EXEC, -1, errno);

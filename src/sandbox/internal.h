@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -191,6 +192,7 @@ enum sandbox__step {
 	SANDBOX__STEP_SETGID,
 	SANDBOX__STEP_SETUID,
 	SANDBOX__STEP_NO_NEW_PRIVS,
+	SANDBOX__STEP_SECCOMP,
 	SANDBOX__STEP_EXEC,
 	SANDBOX__STEP_MAX
 };
@@ -261,6 +263,17 @@ void sandbox__plan_release(struct sandbox__plan *p);
 int sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 			     const struct sandbox__plan *p);
 
+/*
+ * The seccomp allow-list (seccomp.c), compiled once per spawner. The child
+ * loads prog with prctl(PR_SET_SECCOMP), which needs no allocation.
+ */
+struct sandbox__seccomp {
+	struct sock_fprog prog;
+};
+
+int sandbox__seccomp_build(struct sandbox__seccomp *sc, struct err *err);
+void sandbox__seccomp_release(struct sandbox__seccomp *sc);
+
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
 	int sync_fd;	/* read end: one byte once the cgroups are joined */
@@ -270,6 +283,7 @@ struct sandbox__child {
 	const char *root_dir;
 	const struct sandbox__plan *plan;
 	int cap_last;
+	const struct sock_fprog *seccomp;	/* loaded last before execve */
 	char *const *argv;
 	char *const *envp;
 };

@@ -71,6 +71,7 @@ struct spawner {
 	int sig_fd;
 	int cap_last;
 	int userns_fd;		/* made once at start-up; see make_userns() */
+	struct sandbox__seccomp seccomp;	/* compiled once at start-up */
 	bool stopping;
 	struct sandbox__cgroups cg;
 	struct sandbox__rootfs rf;
@@ -115,6 +116,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_SETGID] = "setgid",
 		[SANDBOX__STEP_SETUID] = "setuid",
 		[SANDBOX__STEP_NO_NEW_PRIVS] = "no_new_privs",
+		[SANDBOX__STEP_SECCOMP] = "seccomp",
 		[SANDBOX__STEP_EXEC] = "exec",
 	};
 
@@ -147,6 +149,7 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 		[SANDBOX__STEP_SETGID] = "cannot change to the sandbox gid",
 		[SANDBOX__STEP_SETUID] = "cannot change to the sandbox uid",
 		[SANDBOX__STEP_NO_NEW_PRIVS] = "cannot set no_new_privs",
+		[SANDBOX__STEP_SECCOMP] = "cannot load the seccomp filter",
 		[SANDBOX__STEP_EXEC] = "cannot execute /init",
 	};
 	const struct sandbox__mount *m = NULL;
@@ -492,6 +495,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		child.root_dir = sp->rf.root_dir;
 		child.plan = &plan;
 		child.cap_last = sp->cap_last;
+		child.seccomp = &sp->seccomp.prog;
 		child.argv = argv;
 		child.envp = (char *const *)m->envp;
 		sandbox__child_run(&child);
@@ -786,6 +790,10 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	r = make_userns(sp, err);
 	if (r < 0)
 		return r;
+	/* Compiled here, once: libseccomp allocates, which the child may not. */
+	r = sandbox__seccomp_build(&sp->seccomp, err);
+	if (r < 0)
+		return r;
 	/* The rootfs first: a bad configuration then fails before any cgroup
 	 * exists. */
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
@@ -844,6 +852,7 @@ out:
 	shutdown_all(&sp);
 	sandbox__cgroup_release(&sp.cg);
 	sandbox__rootfs_release(&sp.rf);
+	sandbox__seccomp_release(&sp.seccomp);
 	free(sp.rbuf);
 	if (sp.sig_fd >= 0)
 		close(sp.sig_fd);
