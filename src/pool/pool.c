@@ -36,6 +36,7 @@ struct pool_fn {
 	char **argv, **envp;
 	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
 	uint32_t pids_max;
+	int network;
 	bool retired;
 	size_t ninst;
 	struct pool_fn *next;		/* pool->fns */
@@ -658,6 +659,7 @@ pool_fn_new(struct pool *p, const struct pool_fn_spec *spec)
 	fn->mem_bytes = spec->mem_bytes;
 	fn->tmp_bytes = spec->tmp_bytes;
 	fn->pids_max = spec->pids_max;
+	fn->network = spec->network;
 	fn->keepalive_ms = spec->keepalive_ms;
 	fn->next = p->fns;
 	p->fns = fn;
@@ -715,6 +717,7 @@ inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	spec.mem_bytes = fn->mem_bytes;
 	spec.tmp_bytes = fn->tmp_bytes;
 	spec.pids_max = fn->pids_max;
+	spec.network = fn->network;
 	if (sandbox_spawn(p->sc, &spec, &err) < 0) {
 		struct sandbox_event ev = { 0 };
 

@@ -56,6 +56,7 @@ enum sandbox__tag {
 	SANDBOX__T_ERR_CODE,		/* i32 */
 	SANDBOX__T_ERR_MSG,
 	SANDBOX__T_CGROUP_VERSION,	/* i32 */
+	SANDBOX__T_NETWORK,		/* u32: SANDBOX_NET_* */
 	SANDBOX__T_MAX
 };
 
@@ -79,6 +80,7 @@ struct sandbox__msg {
 	int32_t err_code;
 	const char *err_msg;
 	int32_t cgroup_version;
+	uint32_t network;
 };
 
 void sandbox__msg_init(struct sandbox__msg *m, uint32_t type, uint64_t id);
@@ -162,6 +164,7 @@ enum sandbox__step {
 	SANDBOX__STEP_FDS_EARLY,
 	SANDBOX__STEP_SYNC,
 	SANDBOX__STEP_JOIN_USERNS,
+	SANDBOX__STEP_JOIN_NETNS,
 	SANDBOX__STEP_MOUNT_PRIVATE,
 	SANDBOX__STEP_MOUNT_ROOT,
 	SANDBOX__STEP_CHDIR_ROOT,
@@ -179,6 +182,7 @@ enum sandbox__step {
 	SANDBOX__STEP_MOUNT_TMP,
 	SANDBOX__STEP_REMOUNT_RO,
 	SANDBOX__STEP_MOUNT_PROC,
+	SANDBOX__STEP_MASK_PROC,
 	SANDBOX__STEP_REMOUNT_ROOT,
 	SANDBOX__STEP_PIVOT_ROOT,
 	SANDBOX__STEP_UMOUNT_OLD,
@@ -198,6 +202,26 @@ enum sandbox__step {
 };
 
 const char *sandbox__step_name(int step);
+
+/*
+ * What the child hides or freezes under its fresh /proc (child.c), the list
+ * runc's default spec uses: kernel memory, keys, timers and scheduler
+ * internals are masked; the sysctl tree, sysrq and bus/irq/fs knobs are
+ * read-only. A path this kernel does not have is skipped.
+ */
+enum sandbox__proc_rule_kind {
+	SANDBOX__PROC_MASK_FILE,	/* /dev/null bound over it */
+	SANDBOX__PROC_MASK_DIR,		/* an empty read-only tmpfs over it */
+	SANDBOX__PROC_READ_ONLY,	/* bound on itself read-only */
+};
+
+struct sandbox__proc_rule {
+	const char *path;	/* relative to the new root: "proc/kcore" */
+	enum sandbox__proc_rule_kind kind;
+};
+
+extern const struct sandbox__proc_rule sandbox__proc_rules[];
+extern const size_t sandbox__n_proc_rules;
 
 /* What the child writes to the error pipe before _exit(127). */
 struct sandbox__child_error {
@@ -278,6 +302,7 @@ void sandbox__seccomp_release(struct sandbox__seccomp *sc);
 struct sandbox__child {
 	int sync_fd;	/* read end: one byte once the cgroups are joined */
 	int userns_fd;	/* the sandboxes' user namespace, joined last */
+	int netns_fd;	/* a pooled network namespace to join, or -1: stay in the host's */
 	int err_fd;	/* write end, O_CLOEXEC: EOF at exec means success */
 	int relay_fd;	/* becomes fd 3 */
 	const char *root_dir;
@@ -287,6 +312,9 @@ struct sandbox__child {
 	char *const *argv;
 	char *const *envp;
 };
+
+/* Brings up "lo" in the calling thread's network namespace. Async-signal-safe. */
+int sandbox__loopback_up(void);
 
 /* Runs in the cloned child: async-signal-safe only. Never returns. */
 NORETURN void sandbox__child_run(const struct sandbox__child *c);

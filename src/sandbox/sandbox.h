@@ -47,6 +47,15 @@ struct sandbox_spec {
 	uint64_t mem_bytes;		/* memory limit of the whole instance */
 	uint64_t tmp_bytes;		/* size of the /tmp tmpfs */
 	uint32_t pids_max;
+	int network;			/* SANDBOX_NET_NONE (default) or SANDBOX_NET_HOST */
+};
+
+/* Network of an instance. NONE: a network namespace of its own with only
+ * loopback, taken from a pool the spawner keeps full. HOST: the machine's
+ * network stack, for trusted functions only (docs/sandbox.md). */
+enum {
+	SANDBOX_NET_NONE = 0,
+	SANDBOX_NET_HOST = 1,
 };
 
 enum sandbox_event_kind {

@@ -54,6 +54,9 @@
 #define RMDIR_GIVE_UP_MS 10000
 /* A child that neither execs nor fails within this is stuck; kill it. */
 #define CHILD_SETUP_TIMEOUT_MS 10000
+/* Network namespaces made ahead of need. A burst larger than this makes the
+ * rest on the spot (~0.5 ms each); the pool refills while the spawner idles. */
+#define NETNS_POOL 8
 
 struct instance {
 	struct instance *next;
@@ -72,6 +75,9 @@ struct spawner {
 	int cap_last;
 	int userns_fd;		/* made once at start-up; see make_userns() */
 	struct sandbox__seccomp seccomp;	/* compiled once at start-up */
+	int host_netns_fd;	/* the spawner's own network namespace */
+	int netns[NETNS_POOL];	/* ready network namespaces, loopback up */
+	size_t n_netns;
 	bool stopping;
 	struct sandbox__cgroups cg;
 	struct sandbox__rootfs rf;
@@ -86,6 +92,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_FDS_EARLY] = "fds_early",
 		[SANDBOX__STEP_SYNC] = "sync",
 		[SANDBOX__STEP_JOIN_USERNS] = "join_userns",
+		[SANDBOX__STEP_JOIN_NETNS] = "join_netns",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "mount_private",
 		[SANDBOX__STEP_MOUNT_ROOT] = "mount_root",
 		[SANDBOX__STEP_CHDIR_ROOT] = "chdir_root",
@@ -103,6 +110,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_MOUNT_TMP] = "mount_tmp",
 		[SANDBOX__STEP_REMOUNT_RO] = "remount_ro",
 		[SANDBOX__STEP_MOUNT_PROC] = "mount_proc",
+		[SANDBOX__STEP_MASK_PROC] = "mask_proc",
 		[SANDBOX__STEP_REMOUNT_ROOT] = "remount_root",
 		[SANDBOX__STEP_PIVOT_ROOT] = "pivot_root",
 		[SANDBOX__STEP_UMOUNT_OLD] = "umount_old",
@@ -133,6 +141,7 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 		[SANDBOX__STEP_FDS_EARLY] = "cannot move the set-up fds",
 		[SANDBOX__STEP_SYNC] = "cannot wait for the spawner's go-ahead",
 		[SANDBOX__STEP_JOIN_USERNS] = "cannot join the sandbox user namespace",
+		[SANDBOX__STEP_JOIN_NETNS] = "cannot join the instance's network namespace",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "cannot make mounts private",
 		[SANDBOX__STEP_CHDIR_ROOT] = "cannot enter the new root",
 		[SANDBOX__STEP_MOUNT_PROC] = "cannot mount proc on /proc",
@@ -156,8 +165,12 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 	const char *name = sandbox__step_name(ce->step);
 	const char *why = strerror(ce->err);
 
-	if (ce->index >= 0 && (size_t)ce->index < p->n)
+	if (ce->step != SANDBOX__STEP_MASK_PROC && ce->index >= 0 && (size_t)ce->index < p->n)
 		m = &p->m[ce->index];
+	if (ce->step == SANDBOX__STEP_MASK_PROC && ce->index >= 0 &&
+	    (size_t)ce->index < sandbox__n_proc_rules)
+		return err_setmsg(err, ce->err, "cannot mask /%s: %s (step %s)",
+				  sandbox__proc_rules[ce->index].path, why, name);
 	if (ce->step == SANDBOX__STEP_MOUNT_ROOT)
 		return err_setmsg(err, ce->err, "cannot mount tmpfs on '%s': %s (step %s)",
 				  p->root_dir, why, name);
@@ -336,6 +349,68 @@ out:
 	return r;
 }
 
+/*
+ * A new network namespace with loopback up, made by the spawner itself:
+ * unshare into it, bring up lo, open a reference, and go back. The spawner
+ * is single-threaded, so nothing else runs in the wrong namespace meanwhile.
+ * Nothing but the fd holds the namespace: closing the last reference (the
+ * instance's processes and this fd) lets the kernel free it.
+ */
+static int
+netns_make(struct spawner *sp, int *out, struct err *err)
+{
+	int fd, r;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return err_set(err, errno, "cannot create a network namespace");
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : sandbox__loopback_up();
+	if (setns(sp->host_netns_fd, CLONE_NEWNET) < 0) {
+		/* Stuck in a namespace with no route anywhere: the spawner can
+		 * no longer tell where its own network is. Not recoverable. */
+		log_error("spawner: cannot return to the host network namespace: %s",
+			  strerror(errno));
+		abort();
+	}
+	if (fd < 0)
+		return err_set(err, -r, "cannot open the new network namespace");
+	if (r < 0) {
+		close(fd);
+		return err_set(err, -r, "cannot bring up loopback in a new network namespace");
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Takes a ready network namespace from the pool, or makes one. */
+static int
+netns_take(struct spawner *sp, int *out, struct err *err)
+{
+	if (sp->n_netns) {
+		*out = sp->netns[--sp->n_netns];
+		return 0;
+	}
+	return netns_make(sp, out, err);
+}
+
+/* Tops the pool up by one; returns whether it is still short. */
+static bool
+netns_refill(struct spawner *sp)
+{
+	struct err err = ERR_INIT;
+	int fd;
+
+	if (sp->n_netns >= NETNS_POOL)
+		return false;
+	if (netns_make(sp, &fd, &err) < 0) {
+		/* Spawns make their own then, and report the error if it lasts. */
+		log_warn("spawner: %s", err.msg);
+		return false;
+	}
+	sp->netns[sp->n_netns++] = fd;
+	return sp->n_netns < NETNS_POOL;
+}
+
 /* Removes an instance's cgroups, waiting out EBUSY for a bounded time. Used
  * on the failure and shutdown paths, where blocking the spawner is fine. */
 static void
@@ -411,7 +486,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
       struct err *err)
 {
 	_cleanup_close_ int relay_parent = -1, relay_child = -1, cg_fd = -1, pidfd = -1;
-	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
+	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1, netns_fd = -1;
 	_cleanup_free_ char **argv = NULL;
 	struct sandbox__cgroup_inst ci;
 	struct sandbox__child_error ce;
@@ -461,6 +536,11 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	}
 	err_r = pfd[0];
 	err_w = pfd[1];
+	if (m->network == SANDBOX_NET_NONE) {
+		r = netns_take(sp, &netns_fd, err);
+		if (r < 0)
+			goto fail_cgroup;
+	}
 
 	/* 2. clone3 into new namespaces. The user namespace comes first in the
 	 *    kernel's order, so the others are owned by it and the child may
@@ -469,8 +549,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	 *    the child is born inside its cgroup (and gets a cgroup namespace
 	 *    rooted there, hiding the host's cgroup paths). */
 	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-		     CLONE_PIDFD;
+	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	args.exit_signal = SIGCHLD;
 	if (ci.clone_fd >= 0) {
@@ -492,6 +571,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		child.err_fd = err_w;
 		child.relay_fd = relay_child;
 		child.userns_fd = sp->userns_fd;
+		child.netns_fd = netns_fd;
 		child.root_dir = sp->rf.root_dir;
 		child.plan = &plan;
 		child.cap_last = sp->cap_last;
@@ -504,6 +584,10 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	close(err_w);
 	close(relay_child);
 	sync_r = err_w = relay_child = -1;
+	/* The child holds the network namespace now; ours is never reused, so
+	 * no instance inherits another's sockets or state. */
+	if (netns_fd >= 0)
+		close(steal_fd(&netns_fd));
 
 	/* 3. Id maps: until they exist the child is nobody in its namespace and
 	 *    waits. We hold CAP_SETUID/CAP_SETGID in the parent namespace, so the
@@ -787,6 +871,14 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sp->cap_last = read_cap_last();
+	sp->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (sp->host_netns_fd < 0)
+		return err_set(err, errno, "cannot open the host network namespace");
+	/* Fill the pool now, so the first cold starts find it full. */
+	while (netns_refill(sp))
+		;
+	if (sp->n_netns == 0)
+		return err_setmsg(err, EPERM, "cannot create network namespaces (see the log)");
 	r = make_userns(sp, err);
 	if (r < 0)
 		return r;
@@ -805,11 +897,13 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 int
 sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 {
-	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .userns_fd = -1 };
+	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .userns_fd = -1,
+			      .host_netns_fd = -1 };
 	struct err err = ERR_INIT;
 	struct sandbox__msg m;
 	struct pollfd pfd[2];
-	bool pending = false, run = true;
+	bool pending = false, run = true, short_netns = false;
+	size_t i;
 	int r;
 
 	/* Its own process group: a ^C meant for the daemon must not kill the
@@ -833,7 +927,9 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 	while (run) {
 		pfd[0] = (struct pollfd){ sp.ctl_fd, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ sp.sig_fd, POLLIN, 0 };
-		r = poll(pfd, 2, pending ? RMDIR_RETRY_MS : -1);
+		/* Refilling the netns pool waits for an idle moment (timeout 0):
+		 * a spawn request is always served first. */
+		r = poll(pfd, 2, short_netns ? 0 : pending ? RMDIR_RETRY_MS : -1);
 		if (r < 0 && errno != EINTR) {
 			log_error("spawner: poll: %s", strerror(errno));
 			break;
@@ -847,6 +943,10 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 			run = handle_ctl(&sp);
 		else if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			run = false;
+		else if (r == 0 && short_netns)
+			short_netns = netns_refill(&sp);
+		if (sp.n_netns < NETNS_POOL && r > 0)
+			short_netns = true;
 	}
 out:
 	shutdown_all(&sp);
@@ -858,6 +958,10 @@ out:
 		close(sp.sig_fd);
 	if (sp.userns_fd >= 0)
 		close(sp.userns_fd);
+	for (i = 0; i < sp.n_netns; i++)
+		close(sp.netns[i]);
+	if (sp.host_netns_fd >= 0)
+		close(sp.host_netns_fd);
 	close(sp.ctl_fd);
 	return err.code ? 1 : 0;
 }
