@@ -470,7 +470,9 @@ describe_exit(const struct instance *in, char *out, size_t n)
 	int num;
 
 	if (in->oom)
-		snprintf(out, n, "Runtime exited with error: signal: killed (out of memory)");
+		snprintf(out, n, "Runtime exited with error: signal: killed (out of memory: the "
+			 "instance reached its %llu MB memory limit)",
+			 (unsigned long long)(in->fn->mem_bytes >> 20));
 	else if (sscanf(r, "signal %d", &num) == 1)
 		snprintf(out, n, "Runtime exited with error: signal: %s", strsignal(num));
 	else if (sscanf(r, "exit %d", &num) == 1)
