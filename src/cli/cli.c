@@ -29,6 +29,7 @@ static const struct cli_command commands[] = {
 	{ "logs",   cli__cmd_logs,   "print a function's log lines (--follow to keep reading)" },
 	{ "events", cli__cmd_events, "list a function's asynchronous invocations" },
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
+	{ "doctor", cli__cmd_doctor, "show what this host supports and which limits are enforced" },
 };
 
 static void

@@ -16,7 +16,8 @@
 #include "lib/banned.h"
 
 static const char serve_usage[] =
-	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH] [-v]\n"
+	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH]\n"
+	"                    [--allow-weaker-limits] [-v]\n"
 	"\n"
 	"Runs the daemon in the foreground: the admin API, invocations and sandboxes.\n"
 	"\n"
@@ -25,6 +26,9 @@ static const char serve_usage[] =
 	"   --listen HOST:PORT  admin API address (default 127.0.0.1:7070; port 0 picks one)\n"
 	"   --keepalive S       seconds an idle instance is kept warm (default 600)\n"
 	"   --init PATH         the hearth-init binary (default: hearth-init next to hearth)\n"
+	"   --allow-weaker-limits\n"
+	"                       run functions even if this host cannot enforce every limit\n"
+	"                       (memory is always required; see 'hearth doctor')\n"
 	"   -v, --verbose       log more (debug)\n"
 	"   -h, --help          show this help\n";
 
@@ -71,6 +75,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "init", required_argument, NULL, 'i' },
+		{ "allow-weaker-limits", no_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -114,6 +119,9 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 			break;
 		case 'i':
 			o.init_path = optarg;
+			break;
+		case 'W':
+			o.allow_weaker_limits = true;
 			break;
 		case 'v':
 			o.verbose++;

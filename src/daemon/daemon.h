@@ -5,12 +5,15 @@
 #ifndef HEARTH_DAEMON_H
 #define HEARTH_DAEMON_H
 
+#include <stdbool.h>
+
 struct daemon_opts {
 	const char *data_dir;		/* --data DIR, default "./hearth-data" */
 	const char *listen;		/* --listen HOST:PORT, default "127.0.0.1:7070" */
 	unsigned keepalive_s;		/* --keepalive S, default 600: idle instance lifetime */
 	const char *init_path;		/* --init PATH: hearth-init binary; default: next to the executable */
 	int verbose;			/* -v */
+	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

@@ -105,6 +105,7 @@ struct sandbox__cgroups;
 struct sandbox__cgroup_inst {
 	char *mem_path;		/* instance dir in the memory hierarchy (the only one on v2) */
 	char *pids_path;	/* v1: instance dir in the pids hierarchy; NULL on v2 */
+	char *cpu_path;		/* v1: instance dir in the cpu hierarchy; NULL on v2 */
 	int clone_fd;		/* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP; -1 on v1 */
 };
 
@@ -131,15 +132,18 @@ struct sandbox__cgroup_ops {
 struct sandbox__cgroups {
 	const struct sandbox__cgroup_ops *ops;
 	char *mem_parent;	/* the parent in the memory hierarchy (the only one on v2) */
-	char *pids_parent;	/* v1 only */
+	char *pids_parent;	/* v1 only; NULL without a pids controller */
+	char *cpu_parent;	/* v1 only; NULL without a cpu controller */
+	unsigned limits;	/* SANDBOX_LIMIT_* that setup() found enforceable */
 };
 
 extern const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops;
 extern const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops;
 
 /* Picks the backend (v2 if /sys/fs/cgroup lists memory, else v1) and creates
- * the parent cgroup(s). */
-int sandbox__cgroup_init(struct sandbox__cgroups *cg, struct err *err);
+ * the parent cgroup(s). A limit the host cannot enforce is an error unless
+ * allow_weaker, when it is logged and left out. */
+int sandbox__cgroup_init(struct sandbox__cgroups *cg, bool allow_weaker, struct err *err);
 void sandbox__cgroup_release(struct sandbox__cgroups *cg);
 void sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci);
 /* Frees the paths and fd; does not remove anything. */
@@ -155,6 +159,12 @@ void sandbox__kill_procs(const char *dir);
 /* Removes "hearth-<pid>" cgroups under base whose spawner no longer exists. */
 void sandbox__cgroup_sweep(const char *base);
 int sandbox__rmdir(char **path);
+/* Whether dir's cgroup.controllers (v2) lists controller. */
+bool sandbox__v2_has(const char *dir, const char *controller);
+/* SANDBOX_LIMIT_* bits named in $HEARTH_TEST_HIDE_LIMITS (tests only). */
+unsigned sandbox__limits_hidden(void);
+/* Whether the host has swap enabled (SwapTotal in /proc/meminfo). */
+bool sandbox__host_swap(void);
 
 /*
  * The steps of the child between clone and exec, in order. Each has its own

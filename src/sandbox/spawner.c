@@ -891,7 +891,7 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
 	if (r < 0)
 		return r;
-	return sandbox__cgroup_init(&sp->cg, err);
+	return sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);
 }
 
 int

@@ -264,3 +264,54 @@ def test_nothing_remains_after_sigterm_with_busy_instances(make_daemon):
         t.join()
     assert sandbox_processes(spawner) == []
     assert not os.path.exists("/proc/%d/ns" % spawner)
+
+
+def test_cpu_is_proportional_to_memory(daemon):
+    d = daemon
+    d.deploy_fixture("escape", "small", "--memory", "128", "--timeout", "10")
+    d.deploy_fixture("escape", "core", "--memory", "1769", "--timeout", "10")
+    small = json.loads(d.invoke("small", {"action": "cpu", "ms": 800})[2])
+    # 128 MB gets 7.2 % of a core (7.2 ms per 100 ms period); allow for the
+    # period boundaries and the measurement itself.
+    assert small["cpu_ms"] < 0.2 * small["wall_ms"], small
+    core = json.loads(d.invoke("core", {"action": "cpu", "ms": 800})[2])
+    # One full core at 1769 MB: not throttled to the small share (the
+    # machine is shared, so only a loose lower bound).
+    assert core["cpu_ms"] > small["cpu_ms"], (small, core)
+    end_all(d, "small", "core")
+
+
+def test_doctor_reports_what_is_enforced(daemon):
+    r = daemon.cli("doctor")
+    out = r.stdout.decode()
+    assert r.returncode == 0, out
+    for word in ("user namespaces", "seccomp", "cgroups", "memory", "swap", "pids", "cpu",
+                 "open files", "/tmp", "wall clock", "network",
+                 "hearth serve will enforce every limit"):
+        assert word in out, word
+    r = daemon.cli("doctor", env={"HEARTH_TEST_HIDE_LIMITS": "cpu"})
+    assert r.returncode == 1
+    assert "refuse to start: this host cannot enforce the cpu limit" in r.stdout.decode()
+
+
+def test_serve_refuses_a_limit_it_cannot_enforce(tmp_path):
+    from conftest import HEARTH
+    env = dict(os.environ, HEARTH_TEST_HIDE_LIMITS="cpu,pids")
+    r = subprocess.run([HEARTH, "serve", "--data", str(tmp_path / "d"), "--listen",
+                        "127.0.0.1:0"], env=env, capture_output=True, timeout=30)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "cannot enforce the pids, cpu limits" in err, err
+    assert "--allow-weaker-limits" in err, err
+
+
+def test_allow_weaker_limits_runs_without_them(make_daemon):
+    d = make_daemon(["--allow-weaker-limits"], env={"HEARTH_TEST_HIDE_LIMITS": "cpu"})
+    assert "WITHOUT the cpu limit" in d.log()
+    d.deploy_fixture("escape", "free", "--memory", "128", "--timeout", "10")
+    r = json.loads(d.invoke("free", {"action": "cpu", "ms": 300})[2])
+    assert r["wall_ms"] >= 300
+    # No CPU cgroup was made for it; memory and pids still hold.
+    assert not os.path.exists("/sys/fs/cgroup/cpu/hearth-%d" % d.spawner_pid)
+    assert json.loads(d.invoke("free", {"action": "forkbomb"}, timeout=60)[2])["forks"] < 1024
+    end_all(d, "free")
