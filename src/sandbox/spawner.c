@@ -41,13 +41,24 @@
 #include "lib/banned.h"
 
 /*
- * Host uids and gids 100000..165535 back ids 0..65535 inside every sandbox.
- * It is the first range Debian's useradd hands out in /etc/subuid
- * (SUB_UID_MIN), so it is never host root, never a system or login account,
- * and so never the daemon's own uid (checked at start-up all the same).
+ * Host uids and gids 100000..165535 are hearth's. It is the first range
+ * Debian's useradd hands out in /etc/subuid (SUB_UID_MIN), so it is never host
+ * root, never a system or login account, and so never the daemon's own uid
+ * (checked at start-up all the same).
+ *
+ * Each instance's uid and gid 993 (Lambda's sbx_user1051) is one host id of
+ * that range: user namespace slot k maps 993 to host id 100000 + k and
+ * nothing else, so two instances are two host users and cannot signal,
+ * ptrace or read each other even where they could see each other.
  */
 #define HOST_ID_BASE 100000
 #define ID_RANGE 65536
+/* User namespaces (one per live instance) kept at most. Beyond this many
+ * instances at once, slots are shared round-robin: pid, mount and network
+ * namespaces still keep those instances apart. */
+#define USERNS_SLOTS 256
+/* Ready, unused slots the spawner keeps made ahead of need. */
+#define USERNS_SPARE 4
 
 /* How often and for how long a dead instance's cgroup rmdir is retried. */
 #define RMDIR_RETRY_MS 10
@@ -66,6 +77,7 @@ struct instance {
 	int wait_status;
 	int oom_killed;
 	uint64_t dead_since_ms;
+	int slot;		/* user namespace slot (host id HOST_ID_BASE + slot) */
 	struct sandbox__cgroup_inst cg;
 };
 
@@ -73,7 +85,10 @@ struct spawner {
 	int ctl_fd;
 	int sig_fd;
 	int cap_last;
-	int userns_fd;		/* made once at start-up; see make_userns() */
+	int userns[USERNS_SLOTS];	/* per slot: a user namespace fd, or -1 until made */
+	uint16_t users[USERNS_SLOTS];	/* live instances per slot */
+	size_t n_userns;		/* slots made: 0..n_userns-1 */
+	size_t next_shared;		/* round-robin when every slot is busy */
 	struct sandbox__seccomp seccomp;	/* compiled once at start-up */
 	int host_netns_fd;	/* the spawner's own network namespace */
 	int netns[NETNS_POOL];	/* ready network namespaces, loopback up */
@@ -257,13 +272,13 @@ send_spawn_failed(struct spawner *sp, uint64_t id, const struct err *err)
 }
 
 static int
-write_id_map(pid_t pid, const char *file, struct err *err)
+write_id_map(pid_t pid, const char *file, int slot, struct err *err)
 {
 	char dir[32], line[64];
 	int r;
 
 	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
-	snprintf(line, sizeof(line), "0 %d %d\n", HOST_ID_BASE, ID_RANGE);
+	snprintf(line, sizeof(line), "%d %d 1\n", SANDBOX__SBX_UID, HOST_ID_BASE + slot);
 	r = sandbox__write_file(dir, file, line);
 	if (r < 0)
 		return err_set(err, -r, "cannot write %s/%s", dir, file);
@@ -271,9 +286,10 @@ write_id_map(pid_t pid, const char *file, struct err *err)
 }
 
 /*
- * The user namespace every sandbox joins, made once: a throwaway child
+ * The user namespace of slot `slot` (see HOST_ID_BASE): a throwaway child
  * unshares it, we write its id maps, keep a reference through
  * /proc/PID/ns/user, and let the child go (the fd keeps the namespace alive).
+ * ~0.5 ms, so slots are made ahead of need (userns_refill()) and reused.
  *
  * Why not CLONE_NEWUSER per instance: the child would then build its root as
  * an unprivileged host uid, which cannot even traverse a data directory
@@ -284,7 +300,7 @@ write_id_map(pid_t pid, const char *file, struct err *err)
  * writing id maps on every spawn.
  */
 static int
-make_userns(struct spawner *sp, struct err *err)
+make_userns(int slot, int *out, struct err *err)
 {
 	int ready[2], hold[2], r = 0;
 	char path[64], c;
@@ -323,13 +339,13 @@ make_userns(struct spawner *sp, struct err *err)
 			       "disabled? see /proc/sys/user/max_user_namespaces)");
 		goto reap;
 	}
-	r = write_id_map(pid, "uid_map", err);
+	r = write_id_map(pid, "uid_map", slot, err);
 	if (r == 0)
-		r = write_id_map(pid, "gid_map", err);
+		r = write_id_map(pid, "gid_map", slot, err);
 	if (r == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-		sp->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (sp->userns_fd < 0)
+		*out = open(path, O_RDONLY | O_CLOEXEC);
+		if (*out < 0)
 			r = err_set(err, errno, "cannot open '%s'", path);
 	}
 reap:
@@ -409,6 +425,66 @@ netns_refill(struct spawner *sp)
 	}
 	sp->netns[sp->n_netns++] = fd;
 	return sp->n_netns < NETNS_POOL;
+}
+
+/* Spare slots: made but with no live instance. */
+static size_t
+userns_spare(const struct spawner *sp)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sp->n_userns; i++)
+		n += sp->users[i] == 0;
+	return n;
+}
+
+/* Makes one more slot if spares are short; returns whether still short. */
+static bool
+userns_refill(struct spawner *sp)
+{
+	struct err err = ERR_INIT;
+
+	if (userns_spare(sp) >= USERNS_SPARE || sp->n_userns >= USERNS_SLOTS)
+		return false;
+	if (make_userns((int)sp->n_userns, &sp->userns[sp->n_userns], &err) < 0) {
+		log_warn("spawner: %s", err.msg);
+		return false;
+	}
+	sp->n_userns++;
+	return userns_spare(sp) < USERNS_SPARE && sp->n_userns < USERNS_SLOTS;
+}
+
+/* A slot for a new instance: a free one, else a new one, else a shared one. */
+static int
+userns_take(struct spawner *sp, struct err *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < sp->n_userns; i++) {
+		if (sp->users[i] == 0) {
+			sp->users[i]++;
+			return (int)i;
+		}
+	}
+	if (sp->n_userns < USERNS_SLOTS) {
+		r = make_userns((int)sp->n_userns, &sp->userns[sp->n_userns], err);
+		if (r < 0)
+			return r;
+		i = sp->n_userns++;
+		sp->users[i]++;
+		return (int)i;
+	}
+	i = sp->next_shared++ % USERNS_SLOTS;
+	sp->users[i]++;
+	return (int)i;
+}
+
+static void
+userns_put(struct spawner *sp, int slot)
+{
+	if (slot >= 0 && sp->users[slot] > 0)
+		sp->users[slot]--;
 }
 
 /* Removes an instance's cgroups, waiting out EBUSY for a bounded time. Used
@@ -494,7 +570,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	struct clone_args args;
 	struct sandbox__plan plan;
 	struct instance *inst;
-	int sv[2], pfd[2], r;
+	int sv[2], pfd[2], r, slot = -1;
 	size_t i;
 	pid_t pid;
 
@@ -541,6 +617,11 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		if (r < 0)
 			goto fail_cgroup;
 	}
+	slot = userns_take(sp, err);
+	if (slot < 0) {
+		r = slot;
+		goto fail_cgroup;
+	}
 
 	/* 2. clone3 into new namespaces. The user namespace comes first in the
 	 *    kernel's order, so the others are owned by it and the child may
@@ -570,7 +651,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		child.sync_fd = sync_r;
 		child.err_fd = err_w;
 		child.relay_fd = relay_child;
-		child.userns_fd = sp->userns_fd;
+		child.userns_fd = sp->userns[slot];
 		child.netns_fd = netns_fd;
 		child.root_dir = sp->rf.root_dir;
 		child.plan = &plan;
@@ -627,6 +708,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	inst = xcalloc(1, sizeof(*inst));
 	inst->id = m->id;
 	inst->pid = pid;
+	inst->slot = slot;
 	inst->cg = ci;
 	inst->next = sp->instances;
 	sp->instances = inst;
@@ -638,6 +720,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	return 0;
 
 fail_cgroup:
+	userns_put(sp, slot);
 	remove_cgroup_blocking(sp, &ci);
 	sandbox__plan_release(&plan);
 	return r;
@@ -679,6 +762,7 @@ unlink_instance(struct spawner *sp, struct instance *inst)
 			break;
 		}
 	}
+	userns_put(sp, inst->slot);
 	sandbox__cgroup_inst_release(&inst->cg);
 	free(inst);
 }
@@ -879,9 +963,12 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 		;
 	if (sp->n_netns == 0)
 		return err_setmsg(err, EPERM, "cannot create network namespaces (see the log)");
-	r = make_userns(sp, err);
-	if (r < 0)
-		return r;
+	/* A few user namespace slots now: their cost stays out of cold starts. */
+	while (userns_refill(sp))
+		;
+	if (sp->n_userns == 0)
+		return err_setmsg(err, EPERM, "cannot create a user namespace (are user "
+				  "namespaces disabled? see /proc/sys/user/max_user_namespaces)");
 	/* Compiled here, once: libseccomp allocates, which the child may not. */
 	r = sandbox__seccomp_build(&sp->seccomp, err);
 	if (r < 0)
@@ -897,8 +984,7 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 int
 sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 {
-	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .userns_fd = -1,
-			      .host_netns_fd = -1 };
+	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .host_netns_fd = -1 };
 	struct err err = ERR_INIT;
 	struct sandbox__msg m;
 	struct pollfd pfd[2];
@@ -944,8 +1030,8 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 		else if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			run = false;
 		else if (r == 0 && short_netns)
-			short_netns = netns_refill(&sp);
-		if (sp.n_netns < NETNS_POOL && r > 0)
+			short_netns = netns_refill(&sp) | userns_refill(&sp);
+		if (r > 0 && (sp.n_netns < NETNS_POOL || userns_spare(&sp) < USERNS_SPARE))
 			short_netns = true;
 	}
 out:
@@ -956,8 +1042,8 @@ out:
 	free(sp.rbuf);
 	if (sp.sig_fd >= 0)
 		close(sp.sig_fd);
-	if (sp.userns_fd >= 0)
-		close(sp.userns_fd);
+	for (i = 0; i < sp.n_userns; i++)
+		close(sp.userns[i]);
 	for (i = 0; i < sp.n_netns; i++)
 		close(sp.netns[i]);
 	if (sp.host_netns_fd >= 0)

@@ -85,6 +85,35 @@ def test_escape_attempts_are_all_denied(daemon):
     end_all(d, "escape", "neighbour")
 
 
+def host_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+
+
+def test_each_instance_is_its_own_host_user(daemon):
+    d = daemon
+    d.deploy_fixture("escape", "many", "--timeout", "30")
+    threads = [threading.Thread(target=d.invoke, args=("many", {"action": "sleep", "ms": 1500}))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 10
+    while len([i for i in d.instances() if i["pid"]]) < 3:
+        assert time.time() < deadline, d.instances()
+        time.sleep(0.05)
+    uids = [host_uid(i["pid"]) for i in d.instances()]
+    for t in threads:
+        t.join()
+    assert len(set(uids)) == 3, uids
+    assert all(100000 <= u < 165536 for u in uids), uids
+    assert os.getuid() not in uids and 0 not in uids
+    # Inside, every instance is Lambda's uid 993.
+    assert json.loads(d.invoke("many", {"action": "ids"})[2]) == {"uid": 993, "gid": 993}
+    end_all(d, "many")
+
+
 def test_network_none_is_loopback_only_and_host_is_not(daemon):
     d = daemon
     d.deploy_fixture("escape", "isolated")
