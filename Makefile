@@ -123,6 +123,12 @@ $(BUILD)/bench/invoke-bench: bench/invoke-bench.c
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/bench/sandbox-bench: bench/sandbox-bench.c $(call modlib,sandbox) $(call modlib,lib)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call LINK_GROUP,$(call modlib,sandbox) $(call modlib,lib)) $(DAEMON_LIBS)
+
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)
 
@@ -138,7 +144,7 @@ ifndef SANITIZE
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all test e2e
 endif
 
-bench: all $(BUILD)/bench/invoke-bench
+bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/sandbox-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps
