@@ -166,6 +166,12 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZERS))
 			build/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 1 || exit 1; \
 	done
 
+$(BUILD)/bench/sandbox-bench: bench/sandbox-bench.c $(call modlib,sandbox) $(call modlib,lib)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call LINK_GROUP,$(call modlib,sandbox) $(call modlib,lib)) $(DAEMON_LIBS)
+
 test: $(UNIT_BIN)
 	$(Q)./tests/run-unit.sh $(UNIT_BIN)
 
@@ -182,7 +188,8 @@ ifndef SANITIZE
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 endif
 
-bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server
+bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server \
+	$(BUILD)/bench/sandbox-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps

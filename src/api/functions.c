@@ -23,6 +23,11 @@
 #define MAX_ENV_BYTES 4096
 #define MAX_DESCRIPTION 256
 #define MAX_HANDLER 128
+/* /tmp: Lambda's default; up to Lambda's 10 GB. Hearth allows less than
+ * Lambda's 512 MB minimum, since /tmp is RAM here (a tmpfs, charged to the
+ * instance's memory limit). */
+#define TMP_MB_DEFAULT 512
+#define TMP_MB_MAX 10240
 
 static json_t *
 fn_json(const struct fn_config *fn)
@@ -33,20 +38,23 @@ fn_json(const struct fn_config *fn)
 		json_decref(env);
 		env = json_object();
 	}
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:o, s:s, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:i, "
+			 "s:s}",
 			 "name", fn->name, "runtime", fn->runtime, "handler",
 			 fn->handler ? fn->handler : "", "memory_mb", (int)fn->memory_mb,
 			 "timeout_s", (int)fn->timeout_s, "keepalive_s", (int)fn->keepalive_s,
 			 "description", fn->description ? fn->description : "", "environment", env,
 			 "code_sha256", fn->code_sha256, "code_size", (json_int_t)fn->code_size,
 			 "revision", (json_int_t)fn->revision, "created_ms",
-			 (json_int_t)fn->created_ms, "updated_ms", (json_int_t)fn->updated_ms);
+			 (json_int_t)fn->created_ms, "updated_ms", (json_int_t)fn->updated_ms,
+			 "tmp_mb", (int)(fn->tmp_mb ? fn->tmp_mb : TMP_MB_DEFAULT), "network",
+			 fn->network ? fn->network : "none");
 }
 
 /* Settings as they arrive, before validation; NULL/-1 = not given. */
 struct fn_input {
-	char *runtime, *handler, *description, *env_json;
-	long long memory_mb, timeout_s, keepalive_s;
+	char *runtime, *handler, *description, *env_json, *network;
+	long long memory_mb, timeout_s, keepalive_s, tmp_mb;
 	struct buf code;
 	bool has_code;
 };
@@ -58,6 +66,7 @@ input_release(struct fn_input *in)
 	free(in->handler);
 	free(in->description);
 	free(in->env_json);
+	free(in->network);
 	buf_release(&in->code);
 }
 
@@ -134,7 +143,9 @@ parse_json_body(struct http_request *req, struct fn_input *in, struct err *err)
 	    json_str_field(o, "description", &in->description, err) < 0 ||
 	    json_int_field(o, "memory_mb", &in->memory_mb, err) < 0 ||
 	    json_int_field(o, "timeout_s", &in->timeout_s, err) < 0 ||
-	    json_int_field(o, "keepalive_s", &in->keepalive_s, err) < 0) {
+	    json_int_field(o, "keepalive_s", &in->keepalive_s, err) < 0 ||
+	    json_int_field(o, "tmp_mb", &in->tmp_mb, err) < 0 ||
+	    json_str_field(o, "network", &in->network, err) < 0) {
 		r = -err->code;
 		goto out;
 	}
@@ -183,9 +194,11 @@ parse_raw_body(struct http_request *req, struct fn_input *in, struct err *err)
 	in->runtime = http_query_get(req, "runtime");
 	in->handler = http_query_get(req, "handler");
 	in->description = http_query_get(req, "description");
+	in->network = http_query_get(req, "network");
 	if (query_int(req, "memory_mb", &in->memory_mb, err) < 0 ||
 	    query_int(req, "timeout_s", &in->timeout_s, err) < 0 ||
-	    query_int(req, "keepalive_s", &in->keepalive_s, err) < 0)
+	    query_int(req, "keepalive_s", &in->keepalive_s, err) < 0 ||
+	    query_int(req, "tmp_mb", &in->tmp_mb, err) < 0)
 		return -err->code;
 	if (req->body.len) {
 		buf_add(&in->code, req->body.ptr, req->body.len);
@@ -218,6 +231,10 @@ build_config(struct api *api, const char *name, struct fn_input *in, const struc
 	fn->memory_mb = (uint32_t)(in->memory_mb >= 0 ? in->memory_mb : cur ? cur->memory_mb : 128);
 	fn->timeout_s = (uint32_t)(in->timeout_s >= 0 ? in->timeout_s : cur ? cur->timeout_s : 3);
 	fn->keepalive_s = (uint32_t)(in->keepalive_s >= 0 ? in->keepalive_s : cur ? cur->keepalive_s : 0);
+	fn->tmp_mb = (uint32_t)(in->tmp_mb >= 0 ? in->tmp_mb :
+				cur && cur->tmp_mb ? cur->tmp_mb : TMP_MB_DEFAULT);
+	fn->network = xstrdup(in->network ? in->network :
+			      cur && cur->network ? cur->network : "none");
 	if (!*fn->runtime)
 		return err_setmsg(err, EINVAL, "'runtime' is required (provided, python3 or nodejs)");
 	if (invoke_runtime_check(api->invoke, fn->runtime, err) < 0)
@@ -228,6 +245,12 @@ build_config(struct api *api, const char *name, struct fn_input *in, const struc
 		return -err->code;
 	if (in->keepalive_s >= 0 && range("keepalive_s", in->keepalive_s, 0, 604800, err) < 0)
 		return -err->code;
+	if (in->tmp_mb >= 0 && range("tmp_mb", in->tmp_mb, 1, TMP_MB_MAX, err) < 0)
+		return -err->code;
+	/* "host" shares the machine's network stack: see docs/sandbox.md. */
+	if (strcmp(fn->network, "none") != 0 && strcmp(fn->network, "host") != 0)
+		return err_setmsg(err, EINVAL, "network must be 'none' or 'host', not '%s'",
+				  fn->network);
 	if (strlen(fn->handler) > MAX_HANDLER || strlen(fn->handler) == 0)
 		return err_setmsg(err, EINVAL, "handler must be 1 to %d characters", MAX_HANDLER);
 	if (strlen(fn->description) > MAX_DESCRIPTION)
@@ -335,7 +358,7 @@ api__fn_put(struct api_call *c)
 	job->api = c->api;
 	job->req = req;
 	job->name = name;
-	job->in.memory_mb = job->in.timeout_s = job->in.keepalive_s = -1;
+	job->in.memory_mb = job->in.timeout_s = job->in.keepalive_s = job->in.tmp_mb = -1;
 	buf_init(&job->in.code);
 	if (ct && ct->len >= 16 && strncasecmp(ct->ptr, "application/json", 16) == 0)
 		r = parse_json_body(req, &job->in, &job->err);

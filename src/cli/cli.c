@@ -30,6 +30,7 @@ static const struct cli_command commands[] = {
 	{ "events", cli__cmd_events, "list a function's asynchronous invocations" },
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
 	{ "stats",  cli__cmd_stats,  "show a function's invocation counters and durations" },
+	{ "doctor", cli__cmd_doctor, "show what this host supports and which limits are enforced" },
 };
 
 static void

@@ -26,7 +26,7 @@
 static const char deploy_usage[] =
 	"usage: hearth deploy NAME --runtime provided|python3|nodejs --code PATH [--handler H]\n"
 	"                     [--memory MB] [--timeout S] [--keepalive S] [--description TEXT]\n"
-	"                     [--env K=V]... [--data DIR]\n"
+	"                     [--env K=V]... [--tmp MB] [--network none|host] [--data DIR]\n"
 	"\n"
 	"Creates the function NAME, or updates it: an update keeps the settings and code\n"
 	"you leave out, so --runtime and --code are needed only to create.\n"
@@ -39,6 +39,9 @@ static const char deploy_usage[] =
 	"       --keepalive S      seconds an idle instance stays warm (0: the daemon's default)\n"
 	"   -d, --description TEXT free text\n"
 	"   -e, --env K=V          an environment variable; repeat for more\n"
+	"       --tmp MB           size of /tmp, 1 to 10240 (default 512; counts as memory)\n"
+	"       --network MODE     none: loopback only (default); host: the machine's\n"
+	"                          network, for trusted functions only (weaker isolation)\n"
 	"       --data DIR         data directory holding the admin token (default "
 	CLI_DEFAULT_DATA ")\n"
 	"   -h, --help             show this help\n";
@@ -47,6 +50,8 @@ enum {
 	OPT_HANDLER = 256,
 	OPT_KEEPALIVE,
 	OPT_DATA,
+	OPT_TMP,
+	OPT_NETWORK,
 };
 
 static bool
@@ -164,6 +169,8 @@ parse_flags(int argc, char **argv, struct deploy_req *d, bool *help)
 		{ "description", required_argument, NULL, 'd' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "data", required_argument, NULL, OPT_DATA },
+		{ "tmp", required_argument, NULL, OPT_TMP },
+		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,6 +243,18 @@ parse_flags(int argc, char **argv, struct deploy_req *d, bool *help)
 			break;
 		case OPT_DATA:
 			d->data_dir = optarg;
+			break;
+		case OPT_TMP:
+			if (cli__parse_u64(optarg, 1, 10240, &v) < 0)
+				return cli__usage_error(cmd, "--tmp wants MB from 1 to 10240, "
+							"not '%s'", optarg);
+			json_object_set_new(d->body, "tmp_mb", json_integer((json_int_t)v));
+			break;
+		case OPT_NETWORK:
+			if (strcmp(optarg, "none") && strcmp(optarg, "host"))
+				return cli__usage_error(cmd, "--network wants none or host, not "
+							"'%s'", optarg);
+			json_object_set_new(d->body, "network", json_string(optarg));
 			break;
 		default:
 			return CLI_EXIT_USAGE;

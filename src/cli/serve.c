@@ -16,7 +16,8 @@
 #include "lib/banned.h"
 
 static const char serve_usage[] =
-	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH] [-v]\n"
+	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH]\n"
+	"                    [--allow-weaker-limits] [-v]\n"
 	"\n"
 	"Runs the daemon in the foreground: the admin API, invocations and sandboxes.\n"
 	"\n"
@@ -31,6 +32,9 @@ static const char serve_usage[] =
 	"   --keepalive-policy fixed|adaptive\n"
 	"                       fixed: the --keepalive window; adaptive: learn each function's\n"
 	"                       idle times and pre-warm/keep warm around them (default fixed)\n"
+	"   --allow-weaker-limits\n"
+	"                       run functions even if this host cannot enforce every limit\n"
+	"                       (memory is always required; see 'hearth doctor')\n"
 	"   -v, --verbose       log more (debug)\n"
 	"   -h, --help          show this help\n";
 
@@ -77,6 +81,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "init", required_argument, NULL, 'i' },
+		{ "allow-weaker-limits", no_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "memory-budget", required_argument, NULL, 'm' },
 		{ "queue-wait", required_argument, NULL, 'q' },
@@ -142,6 +147,9 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 				return cli__usage_error(argv[0], "--keepalive-policy wants fixed or "
 							"adaptive, not '%s'", optarg);
 			o.keepalive_adaptive = strcmp(optarg, "adaptive") == 0;
+			break;
+		case 'W':
+			o.allow_weaker_limits = true;
 			break;
 		case 'v':
 			o.verbose++;

@@ -6,6 +6,7 @@
 #define HEARTH_DAEMON_H
 
 #include <stdint.h>
+#include <stdbool.h>
 
 struct daemon_opts {
 	const char *data_dir;		/* --data DIR, default "./hearth-data" */
@@ -16,6 +17,7 @@ struct daemon_opts {
 	uint64_t memory_budget_mb;	/* --memory-budget MB; 0 = 75 % of RAM */
 	uint64_t queue_wait_ms;		/* --queue-wait MS: wait for capacity before a 429 */
 	int keepalive_adaptive;		/* --keepalive-policy adaptive (default fixed) */
+	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

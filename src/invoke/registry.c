@@ -19,8 +19,9 @@
 #include "store/code.h"
 #include "lib/banned.h"
 
-/* Lambda's limit on /tmp, and the pids cap a later issue makes configurable. */
-#define TMP_BYTES (512ull << 20)
+/* Lambda's default /tmp, for a configuration that predates tmp_mb; and the
+ * pids cap (a fork bomb stops there). */
+#define TMP_MB_DEFAULT 512
 #define PIDS_MAX 1024
 
 static void
@@ -44,6 +45,7 @@ copy_config(struct fn_config *dst, const struct fn_config *src)
 	dst->description = xstrdup(src->description ? src->description : "");
 	dst->env_json = xstrdup(src->env_json ? src->env_json : "{}");
 	dst->code_sha256 = xstrdup(src->code_sha256);
+	dst->network = xstrdup(src->network ? src->network : "none");
 }
 
 void
@@ -215,7 +217,9 @@ invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 	spec.argv = argv;
 	spec.envp = (const char *const *)envp;
 	spec.mem_bytes = (uint64_t)c->memory_mb << 20;
-	spec.tmp_bytes = TMP_BYTES;
+	spec.tmp_bytes = (uint64_t)(c->tmp_mb ? c->tmp_mb : TMP_MB_DEFAULT) << 20;
+	spec.network = c->network && strcmp(c->network, "host") == 0 ? SANDBOX_NET_HOST :
+								       SANDBOX_NET_NONE;
 	spec.pids_max = PIDS_MAX;
 	spec.keepalive_ms = c->keepalive_s ? (uint64_t)c->keepalive_s * 1000 : svc->cfg.keepalive_ms;
 	/* A window set on the function is a promise: keep it fixed. */

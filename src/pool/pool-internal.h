@@ -19,6 +19,7 @@ struct pool_fn {
 	char **argv, **envp;
 	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
 	uint32_t pids_max;
+	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
 	uint32_t reserved;		/* cap on live instances, POLICY_UNLIMITED for none */
 	uint32_t provisioned;		/* instances kept initialised at all times */
 	enum policy_keepalive_kind keepalive_kind;

@@ -421,7 +421,9 @@ describe_exit(const struct instance *in, char *out, size_t n)
 	int num;
 
 	if (in->oom)
-		snprintf(out, n, "Runtime exited with error: signal: killed (out of memory)");
+		snprintf(out, n, "Runtime exited with error: signal: killed (out of memory: the "
+			 "instance reached its %llu MB memory limit)",
+			 (unsigned long long)(in->fn->mem_bytes >> 20));
 	else if (sscanf(r, "signal %d", &num) == 1)
 		snprintf(out, n, "Runtime exited with error: signal: %s", strsignal(num));
 	else if (sscanf(r, "exit %d", &num) == 1)
@@ -613,6 +615,7 @@ pool_fn_new(struct pool *p, const struct pool_fn_spec *spec)
 	fn->mem_bytes = spec->mem_bytes;
 	fn->tmp_bytes = spec->tmp_bytes;
 	fn->pids_max = spec->pids_max;
+	fn->network = spec->network;
 	fn->keepalive_ms = spec->keepalive_ms;
 	fn->keepalive_kind = spec->keepalive_adaptive ? POLICY_KEEPALIVE_ADAPTIVE :
 							POLICY_KEEPALIVE_FIXED;
@@ -679,6 +682,7 @@ pool__inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	spec.mem_bytes = fn->mem_bytes;
 	spec.tmp_bytes = fn->tmp_bytes;
 	spec.pids_max = fn->pids_max;
+	spec.network = fn->network;
 	if (sandbox_spawn(p->sc, &spec, &err) < 0) {
 		struct sandbox_event ev = { 0 };
 

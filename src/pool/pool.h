@@ -36,6 +36,7 @@ struct pool_fn_spec {
 	uint64_t mem_bytes;
 	uint64_t tmp_bytes;
 	uint32_t pids_max;
+	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
 	uint64_t keepalive_ms;		/* the fixed window (and the adaptive fallback) */
 	int keepalive_adaptive;		/* learn the window from idle times (policy.h) */
 	uint32_t reserved;		/* reserved concurrency: cap on instances; UINT32_MAX none */

@@ -1,6 +1,8 @@
 /*
- * The cgroup v1 backend: separate memory and pids hierarchies
- * (/sys/fs/cgroup/memory, /sys/fs/cgroup/pids), as on hybrid systems.
+ * The cgroup v1 backend: separate memory, pids and cpu hierarchies
+ * (/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, /sys/fs/cgroup/cpu), as on
+ * hybrid systems. Memory is required; pids and cpu are used when mounted
+ * (cgroup.c refuses to start without them unless told to run weaker).
  *
  * The spawner's parent "hearth-<pid>" goes beneath the spawner's own cgroup in
  * each hierarchy rather than at the root, so instances stay inside whatever
@@ -57,39 +59,61 @@ make_parent(const char *controller, char **out, struct err *err)
 static int
 v1_setup(struct sandbox__cgroups *cg, struct err *err)
 {
+	struct sandbox_support s;
 	int r;
 
-	if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) < 0)
-		return err_setmsg(err, ENOTSUP,
-				  "cgroup v1 memory controller found but no pids controller at "
-				  "/sys/fs/cgroup/pids");
+	sandbox_probe(&s);
 	r = make_parent("memory", &cg->mem_parent, err);
 	if (r < 0)
 		return r;
-	return make_parent("pids", &cg->pids_parent, err);
+	cg->limits |= SANDBOX_LIMIT_MEMORY | (s.limits & SANDBOX_LIMIT_SWAP);
+	if (s.limits & SANDBOX_LIMIT_PIDS) {
+		r = make_parent("pids", &cg->pids_parent, err);
+		if (r < 0)
+			return r;
+		cg->limits |= SANDBOX_LIMIT_PIDS;
+	}
+	if (s.limits & SANDBOX_LIMIT_CPU) {
+		r = make_parent("cpu", &cg->cpu_parent, err);
+		if (r < 0)
+			return r;
+		cg->limits |= SANDBOX_LIMIT_CPU;
+	}
+	return 0;
+}
+
+/* mkdir of one instance cgroup; *path is set only once it exists, so that
+ * remove() never rmdirs what we did not make. */
+static int
+make_inst(const char *parent, uint64_t id, char **path, struct err *err)
+{
+	char *p = xasprintf("%s/i%" PRIu64, parent, id);
+	int r;
+
+	if (mkdir(p, 0755) < 0) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", p);
+		free(p);
+		return r;
+	}
+	*path = p;
+	return 0;
 }
 
 static int
 v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
 {
+	struct sandbox_cpu cpu;
 	char val[32];
 	int r;
 
-	ci->mem_path = xasprintf("%s/i%" PRIu64, cg->mem_parent, id);
-	if (mkdir(ci->mem_path, 0755) < 0) {
-		r = err_set(err, errno, "cannot create cgroup '%s'", ci->mem_path);
-		free(ci->mem_path);
-		ci->mem_path = NULL;
+	r = make_inst(cg->mem_parent, id, &ci->mem_path, err);
+	if (r == 0 && cg->pids_parent)
+		r = make_inst(cg->pids_parent, id, &ci->pids_path, err);
+	if (r == 0 && cg->cpu_parent)
+		r = make_inst(cg->cpu_parent, id, &ci->cpu_path, err);
+	if (r < 0)
 		return r;
-	}
-	ci->pids_path = xasprintf("%s/i%" PRIu64, cg->pids_parent, id);
-	if (mkdir(ci->pids_path, 0755) < 0) {
-		r = err_set(err, errno, "cannot create cgroup '%s'", ci->pids_path);
-		free(ci->pids_path);
-		ci->pids_path = NULL;
-		return r;
-	}
 	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
 	r = sandbox__write_file(ci->mem_path, "memory.limit_in_bytes", val);
 	if (r < 0)
@@ -101,10 +125,28 @@ v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 	if (r < 0 && r != -ENOENT)
 		return err_set(err, -r, "cannot write memory.memsw.limit_in_bytes of '%s'",
 			       ci->mem_path);
-	snprintf(val, sizeof(val), "%" PRIu32, pids_max);
-	r = sandbox__write_file(ci->pids_path, "pids.max", val);
-	if (r < 0)
-		return err_set(err, -r, "cannot write pids.max of '%s'", ci->pids_path);
+	if (ci->pids_path) {
+		snprintf(val, sizeof(val), "%" PRIu32, pids_max);
+		r = sandbox__write_file(ci->pids_path, "pids.max", val);
+		if (r < 0)
+			return err_set(err, -r, "cannot write pids.max of '%s'", ci->pids_path);
+	}
+	if (ci->cpu_path) {
+		sandbox_cpu_for_memory(mem_bytes, &cpu);
+		snprintf(val, sizeof(val), "%" PRIu64, cpu.period_us);
+		r = sandbox__write_file(ci->cpu_path, "cpu.cfs_period_us", val);
+		if (r == 0) {
+			snprintf(val, sizeof(val), "%" PRIu64, cpu.quota_us);
+			r = sandbox__write_file(ci->cpu_path, "cpu.cfs_quota_us", val);
+		}
+		if (r == 0) {
+			snprintf(val, sizeof(val), "%" PRIu32, cpu.shares);
+			r = sandbox__write_file(ci->cpu_path, "cpu.shares", val);
+		}
+		if (r < 0)
+			return err_set(err, -r, "cannot write the CPU limits of '%s'",
+				       ci->cpu_path);
+	}
 	return 0;
 }
 
@@ -119,10 +161,14 @@ v1_attach(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err)
 	if (r < 0)
 		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
 			       ci->mem_path);
-	r = sandbox__write_file(ci->pids_path, "cgroup.procs", val);
+	r = ci->pids_path ? sandbox__write_file(ci->pids_path, "cgroup.procs", val) : 0;
 	if (r < 0)
 		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
 			       ci->pids_path);
+	r = ci->cpu_path ? sandbox__write_file(ci->cpu_path, "cgroup.procs", val) : 0;
+	if (r < 0)
+		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
+			       ci->cpu_path);
 	return 0;
 }
 
@@ -146,16 +192,19 @@ v1_kill(const struct sandbox__cgroup_inst *ci)
 		sandbox__kill_procs(ci->pids_path);
 	if (ci->mem_path)
 		sandbox__kill_procs(ci->mem_path);
+	if (ci->cpu_path)
+		sandbox__kill_procs(ci->cpu_path);
 }
 
 static int
 v1_remove(struct sandbox__cgroup_inst *ci)
 {
-	int r1, r2;
+	int r1, r2, r3;
 
 	r1 = sandbox__rmdir(&ci->mem_path);
 	r2 = sandbox__rmdir(&ci->pids_path);
-	return r1 < 0 ? r1 : r2;
+	r3 = sandbox__rmdir(&ci->cpu_path);
+	return r1 < 0 ? r1 : r2 < 0 ? r2 : r3;
 }
 
 static void
@@ -168,6 +217,9 @@ v1_teardown(struct sandbox__cgroups *cg)
 		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
 	p = cg->pids_parent;
 	if (sandbox__rmdir(&cg->pids_parent) < 0)
+		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+	p = cg->cpu_parent;
+	if (sandbox__rmdir(&cg->cpu_parent) < 0)
 		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
 }
 

@@ -23,6 +23,36 @@
 
 #define V2_ROOT "/sys/fs/cgroup"
 
+/* Enables memory and, where the hierarchy has them, pids and cpu for dir's
+ * children; records which limits that makes enforceable. */
+static int
+enable(struct sandbox__cgroups *cg, const char *dir)
+{
+	static const struct {
+		const char *name, *ctl;
+		unsigned limit;
+	} ctls[] = {
+		{ "memory", "+memory", SANDBOX_LIMIT_MEMORY | SANDBOX_LIMIT_SWAP },
+		{ "pids", "+pids", SANDBOX_LIMIT_PIDS },
+		{ "cpu", "+cpu", SANDBOX_LIMIT_CPU },
+	};
+	unsigned limits = 0, hidden = sandbox__limits_hidden();
+	size_t i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(ctls); i++) {
+		if (!sandbox__v2_has(dir, ctls[i].name) || (ctls[i].limit & hidden))
+			continue;
+		r = sandbox__write_file(dir, "cgroup.subtree_control", ctls[i].ctl);
+		if (r < 0 && i == 0)
+			return r;
+		if (r == 0)
+			limits |= ctls[i].limit;
+	}
+	cg->limits = limits;
+	return 0;
+}
+
 static int
 v2_setup(struct sandbox__cgroups *cg, struct err *err)
 {
@@ -32,15 +62,15 @@ v2_setup(struct sandbox__cgroups *cg, struct err *err)
 
 	/* The root may enable controllers even though it has processes; a
 	 * non-root cgroup (a delegated one under systemd) only if it has none. */
-	r = sandbox__write_file(V2_ROOT, "cgroup.subtree_control", "+memory +pids");
+	r = enable(cg, V2_ROOT);
 	if (r == 0) {
 		base = xstrdup(V2_ROOT);
 	} else if (sandbox__own_cgroup(NULL, &own) == 0 && strcmp(own, "/") != 0) {
 		base = xasprintf(V2_ROOT "%s", own);
-		r = sandbox__write_file(base, "cgroup.subtree_control", "+memory +pids");
+		r = enable(cg, base);
 	}
 	if (r < 0) {
-		r = err_set(err, -r, "cannot enable the memory and pids controllers in '%s' "
+		r = err_set(err, -r, "cannot enable the memory controller in '%s' "
 			    "(a cgroup with processes cannot; start hearth in a delegated, empty "
 			    "cgroup)", base ? base : V2_ROOT);
 		free(base);
@@ -51,9 +81,10 @@ v2_setup(struct sandbox__cgroups *cg, struct err *err)
 	free(base);
 	if (mkdir(cg->mem_parent, 0755) < 0 && errno != EEXIST)
 		return err_set(err, errno, "cannot create cgroup '%s'", cg->mem_parent);
-	r = sandbox__write_file(cg->mem_parent, "cgroup.subtree_control", "+memory +pids");
+	r = enable(cg, cg->mem_parent);
 	if (r < 0)
-		return err_set(err, -r, "cannot enable memory and pids in '%s'", cg->mem_parent);
+		return err_set(err, -r, "cannot enable the memory controller in '%s'",
+			       cg->mem_parent);
 	return 0;
 }
 
@@ -61,7 +92,8 @@ static int
 v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
 {
-	char val[32];
+	struct sandbox_cpu cpu;
+	char val[48];
 	int r;
 
 	ci->mem_path = xasprintf("%s/i%" PRIu64, cg->mem_parent, id);
@@ -79,10 +111,24 @@ v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 	r = sandbox__write_file(ci->mem_path, "memory.swap.max", "0");
 	if (r < 0 && r != -ENOENT)
 		return err_set(err, -r, "cannot write memory.swap.max of '%s'", ci->mem_path);
-	snprintf(val, sizeof(val), "%" PRIu32, pids_max);
-	r = sandbox__write_file(ci->mem_path, "pids.max", val);
-	if (r < 0)
-		return err_set(err, -r, "cannot write pids.max of '%s'", ci->mem_path);
+	if (cg->limits & SANDBOX_LIMIT_PIDS) {
+		snprintf(val, sizeof(val), "%" PRIu32, pids_max);
+		r = sandbox__write_file(ci->mem_path, "pids.max", val);
+		if (r < 0)
+			return err_set(err, -r, "cannot write pids.max of '%s'", ci->mem_path);
+	}
+	if (cg->limits & SANDBOX_LIMIT_CPU) {
+		sandbox_cpu_for_memory(mem_bytes, &cpu);
+		snprintf(val, sizeof(val), "%" PRIu64 " %" PRIu64, cpu.quota_us, cpu.period_us);
+		r = sandbox__write_file(ci->mem_path, "cpu.max", val);
+		if (r == 0) {
+			snprintf(val, sizeof(val), "%" PRIu32, cpu.weight);
+			r = sandbox__write_file(ci->mem_path, "cpu.weight", val);
+		}
+		if (r < 0)
+			return err_set(err, -r, "cannot write the CPU limits of '%s'",
+				       ci->mem_path);
+	}
 	/* CLONE_INTO_CGROUP wants a real directory fd; O_PATH is refused. */
 	ci->clone_fd = open(ci->mem_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ci->clone_fd < 0)

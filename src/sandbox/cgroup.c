@@ -219,6 +219,7 @@ sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci)
 {
 	ci->mem_path = NULL;
 	ci->pids_path = NULL;
+	ci->cpu_path = NULL;
 	ci->clone_fd = -1;
 }
 
@@ -227,22 +228,29 @@ sandbox__cgroup_inst_release(struct sandbox__cgroup_inst *ci)
 {
 	free(ci->mem_path);
 	free(ci->pids_path);
+	free(ci->cpu_path);
 	if (ci->clone_fd >= 0)
 		close(ci->clone_fd);
 	sandbox__cgroup_inst_init(ci);
 }
 
-static bool
-v2_has_memory(void)
+bool
+sandbox__v2_has(const char *dir, const char *controller)
 {
 	char buf[512], *tok, *save = NULL;
 
-	if (sandbox__read_file("/sys/fs/cgroup", "cgroup.controllers", buf, sizeof(buf)) < 0)
+	if (sandbox__read_file(dir, "cgroup.controllers", buf, sizeof(buf)) < 0)
 		return false;
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-		if (strcmp(tok, "memory") == 0)
+		if (strcmp(tok, controller) == 0)
 			return true;
 	return false;
+}
+
+static bool
+v2_has_memory(void)
+{
+	return sandbox__v2_has("/sys/fs/cgroup", "memory");
 }
 
 static bool
@@ -253,11 +261,140 @@ is_v1_mount(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC;
 }
 
-int
-sandbox__cgroup_init(struct sandbox__cgroups *cg, struct err *err)
+bool
+sandbox__host_swap(void)
 {
+	char buf[4096], *p;
+
+	if (sandbox__read_file("/proc", "meminfo", buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "SwapTotal:");
+	return p && strtoull(p + 10, NULL, 10) > 0;
+}
+
+const char *
+sandbox_limit_name(unsigned bit)
+{
+	switch (bit) {
+	case SANDBOX_LIMIT_MEMORY:
+		return "memory";
+	case SANDBOX_LIMIT_SWAP:
+		return "swap";
+	case SANDBOX_LIMIT_PIDS:
+		return "pids";
+	case SANDBOX_LIMIT_CPU:
+		return "cpu";
+	default:
+		return "unknown";
+	}
+}
+
+void
+sandbox_cpu_for_memory(uint64_t mem_bytes, struct sandbox_cpu *out)
+{
+	uint64_t mb = mem_bytes >> 20;
+
+	out->period_us = SANDBOX_CPU_PERIOD_US;
+	out->quota_us = mb * SANDBOX_CPU_PERIOD_US / SANDBOX_MB_PER_CPU;
+	/* The kernel refuses a quota under 1 ms (kernel/sched/core.c). */
+	if (out->quota_us < 1000)
+		out->quota_us = 1000;
+	out->shares = (uint32_t)MIN(MAX(mb * 1024 / SANDBOX_MB_PER_CPU, 2), 262144);
+	out->weight = (uint32_t)MIN(MAX(mb * 100 / SANDBOX_MB_PER_CPU, 1), 10000);
+}
+
+unsigned
+sandbox__limits_hidden(void)
+{
+	/* Tests only: pretend the host lacks these controllers, so that the
+	 * refusal and --allow-weaker-limits can be tested on any machine. */
+	const char *env = getenv("HEARTH_TEST_HIDE_LIMITS");
+	unsigned bit, mask = 0;
+
+	if (!env)
+		return 0;
+	for (bit = 1; bit & SANDBOX_LIMIT_ALL; bit <<= 1)
+		if (bit != SANDBOX_LIMIT_MEMORY && strstr(env, sandbox_limit_name(bit)))
+			mask |= bit;
+	return mask;
+}
+
+static void
+probe(struct sandbox_support *s);
+
+void
+sandbox_probe(struct sandbox_support *s)
+{
+	unsigned hidden = sandbox__limits_hidden();
+
+	probe(s);
+	s->limits &= ~hidden;
+	if (hidden & SANDBOX_LIMIT_PIDS)
+		s->pids_path[0] = '\0';
+	if (hidden & SANDBOX_LIMIT_CPU)
+		s->cpu_path[0] = '\0';
+}
+
+static void
+probe(struct sandbox_support *s)
+{
+	char buf[4096];
+
+	memset(s, 0, sizeof(*s));
+	s->host_swap = sandbox__host_swap();
+	if (sandbox__read_file("/proc/sys/user", "max_user_namespaces", buf, sizeof(buf)) > 0)
+		s->userns = strtol(buf, NULL, 10) > 0;
+	if (sandbox__read_file("/proc/self", "status", buf, sizeof(buf)) > 0)
+		s->seccomp = strstr(buf, "\nSeccomp:") != NULL;
+	if (v2_has_memory()) {
+		s->cgroup_version = 2;
+		s->limits |= SANDBOX_LIMIT_MEMORY | SANDBOX_LIMIT_SWAP;
+		snprintf(s->mem_path, sizeof(s->mem_path), "/sys/fs/cgroup");
+		if (sandbox__v2_has("/sys/fs/cgroup", "pids")) {
+			s->limits |= SANDBOX_LIMIT_PIDS;
+			snprintf(s->pids_path, sizeof(s->pids_path), "/sys/fs/cgroup");
+		}
+		if (sandbox__v2_has("/sys/fs/cgroup", "cpu")) {
+			s->limits |= SANDBOX_LIMIT_CPU;
+			snprintf(s->cpu_path, sizeof(s->cpu_path), "/sys/fs/cgroup");
+		}
+		/* cgroup.kill exists in every non-root cgroup from 5.14; the root
+		 * has none, so look for cgroup.pressure's sibling in a child. */
+		s->cgroup_kill = access("/sys/fs/cgroup/init.scope/cgroup.kill", F_OK) == 0 ||
+				 access("/sys/fs/cgroup/system.slice/cgroup.kill", F_OK) == 0;
+		return;
+	}
+	if (!is_v1_mount("/sys/fs/cgroup/memory"))
+		return;
+	s->cgroup_version = 1;
+	s->limits |= SANDBOX_LIMIT_MEMORY;
+	snprintf(s->mem_path, sizeof(s->mem_path), "/sys/fs/cgroup/memory");
+	/* Without swap accounting memsw is absent; it only matters with swap. */
+	if (!s->host_swap ||
+	    access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
+		s->limits |= SANDBOX_LIMIT_SWAP;
+	if (is_v1_mount("/sys/fs/cgroup/pids")) {
+		s->limits |= SANDBOX_LIMIT_PIDS;
+		snprintf(s->pids_path, sizeof(s->pids_path), "/sys/fs/cgroup/pids");
+	}
+	if (is_v1_mount("/sys/fs/cgroup/cpu") &&
+	    access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0) {
+		s->limits |= SANDBOX_LIMIT_CPU;
+		snprintf(s->cpu_path, sizeof(s->cpu_path), "/sys/fs/cgroup/cpu");
+	}
+}
+
+int
+sandbox__cgroup_init(struct sandbox__cgroups *cg, bool allow_weaker, struct err *err)
+{
+	char names[64] = "";
+	unsigned missing, bit;
+	int r;
+
 	cg->mem_parent = NULL;
 	cg->pids_parent = NULL;
+	cg->cpu_parent = NULL;
+	cg->limits = 0;
 	if (v2_has_memory())
 		cg->ops = &sandbox__cgroup_v2_ops;
 	else if (is_v1_mount("/sys/fs/cgroup/memory"))
@@ -267,7 +404,29 @@ sandbox__cgroup_init(struct sandbox__cgroups *cg, struct err *err)
 				  "no usable cgroup memory controller: "
 				  "/sys/fs/cgroup/cgroup.controllers does not list memory and "
 				  "/sys/fs/cgroup/memory is not a cgroup v1 mount");
-	return cg->ops->setup(cg, err);
+	r = cg->ops->setup(cg, err);
+	if (r < 0)
+		return r;
+	missing = SANDBOX_LIMIT_ALL & ~cg->limits;
+	for (bit = 1; bit & SANDBOX_LIMIT_ALL; bit <<= 1) {
+		size_t len = strlen(names);
+
+		if (missing & bit)
+			snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
+				 sandbox_limit_name(bit));
+	}
+	if (!missing)
+		return 0;
+	/* Refusing is the default: a function deployed with 128 MB that quietly
+	 * gets the whole machine's CPU is a surprise nobody asked for. */
+	if (!allow_weaker)
+		return err_setmsg(err, ENOTSUP, "this host cannot enforce the %s limit%s of "
+				  "function instances (see 'hearth doctor'); pass "
+				  "--allow-weaker-limits to run functions without %s", names,
+				  strchr(names, ',') ? "s" : "", strchr(names, ',') ? "them" : "it");
+	log_warn("spawner: running WITHOUT the %s limit%s (--allow-weaker-limits)", names,
+		 strchr(names, ',') ? "s" : "");
+	return 0;
 }
 
 void
@@ -277,6 +436,8 @@ sandbox__cgroup_release(struct sandbox__cgroups *cg)
 		cg->ops->teardown(cg);
 	free(cg->mem_parent);
 	free(cg->pids_parent);
+	free(cg->cpu_parent);
 	cg->mem_parent = NULL;
 	cg->pids_parent = NULL;
+	cg->cpu_parent = NULL;
 }

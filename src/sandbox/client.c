@@ -249,6 +249,11 @@ sandbox_spawn(struct sandbox_client *sc, const struct sandbox_spec *spec, struct
 	m->mem_bytes = spec->mem_bytes;
 	m->tmp_bytes = spec->tmp_bytes;
 	m->pids_max = spec->pids_max;
+	if (spec->network != SANDBOX_NET_NONE && spec->network != SANDBOX_NET_HOST) {
+		r = err_setmsg(err, EINVAL, "unknown network mode %d", spec->network);
+		goto out;
+	}
+	m->network = (uint32_t)spec->network;
 	r = 0;
 	for (i = 0; spec->argv && spec->argv[i]; i++) {
 		if (i >= SANDBOX__MAX_ARGS) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -55,6 +56,7 @@ enum sandbox__tag {
 	SANDBOX__T_ERR_CODE,		/* i32 */
 	SANDBOX__T_ERR_MSG,
 	SANDBOX__T_CGROUP_VERSION,	/* i32 */
+	SANDBOX__T_NETWORK,		/* u32: SANDBOX_NET_* */
 	SANDBOX__T_MAX
 };
 
@@ -78,6 +80,7 @@ struct sandbox__msg {
 	int32_t err_code;
 	const char *err_msg;
 	int32_t cgroup_version;
+	uint32_t network;
 };
 
 void sandbox__msg_init(struct sandbox__msg *m, uint32_t type, uint64_t id);
@@ -102,6 +105,7 @@ struct sandbox__cgroups;
 struct sandbox__cgroup_inst {
 	char *mem_path;		/* instance dir in the memory hierarchy (the only one on v2) */
 	char *pids_path;	/* v1: instance dir in the pids hierarchy; NULL on v2 */
+	char *cpu_path;		/* v1: instance dir in the cpu hierarchy; NULL on v2 */
 	int clone_fd;		/* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP; -1 on v1 */
 };
 
@@ -128,15 +132,18 @@ struct sandbox__cgroup_ops {
 struct sandbox__cgroups {
 	const struct sandbox__cgroup_ops *ops;
 	char *mem_parent;	/* the parent in the memory hierarchy (the only one on v2) */
-	char *pids_parent;	/* v1 only */
+	char *pids_parent;	/* v1 only; NULL without a pids controller */
+	char *cpu_parent;	/* v1 only; NULL without a cpu controller */
+	unsigned limits;	/* SANDBOX_LIMIT_* that setup() found enforceable */
 };
 
 extern const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops;
 extern const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops;
 
 /* Picks the backend (v2 if /sys/fs/cgroup lists memory, else v1) and creates
- * the parent cgroup(s). */
-int sandbox__cgroup_init(struct sandbox__cgroups *cg, struct err *err);
+ * the parent cgroup(s). A limit the host cannot enforce is an error unless
+ * allow_weaker, when it is logged and left out. */
+int sandbox__cgroup_init(struct sandbox__cgroups *cg, bool allow_weaker, struct err *err);
 void sandbox__cgroup_release(struct sandbox__cgroups *cg);
 void sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci);
 /* Frees the paths and fd; does not remove anything. */
@@ -152,6 +159,12 @@ void sandbox__kill_procs(const char *dir);
 /* Removes "hearth-<pid>" cgroups under base whose spawner no longer exists. */
 void sandbox__cgroup_sweep(const char *base);
 int sandbox__rmdir(char **path);
+/* Whether dir's cgroup.controllers (v2) lists controller. */
+bool sandbox__v2_has(const char *dir, const char *controller);
+/* SANDBOX_LIMIT_* bits named in $HEARTH_TEST_HIDE_LIMITS (tests only). */
+unsigned sandbox__limits_hidden(void);
+/* Whether the host has swap enabled (SwapTotal in /proc/meminfo). */
+bool sandbox__host_swap(void);
 
 /*
  * The steps of the child between clone and exec, in order. Each has its own
@@ -161,6 +174,7 @@ enum sandbox__step {
 	SANDBOX__STEP_FDS_EARLY,
 	SANDBOX__STEP_SYNC,
 	SANDBOX__STEP_JOIN_USERNS,
+	SANDBOX__STEP_JOIN_NETNS,
 	SANDBOX__STEP_MOUNT_PRIVATE,
 	SANDBOX__STEP_MOUNT_ROOT,
 	SANDBOX__STEP_CHDIR_ROOT,
@@ -178,6 +192,7 @@ enum sandbox__step {
 	SANDBOX__STEP_MOUNT_TMP,
 	SANDBOX__STEP_REMOUNT_RO,
 	SANDBOX__STEP_MOUNT_PROC,
+	SANDBOX__STEP_MASK_PROC,
 	SANDBOX__STEP_REMOUNT_ROOT,
 	SANDBOX__STEP_PIVOT_ROOT,
 	SANDBOX__STEP_UMOUNT_OLD,
@@ -191,11 +206,32 @@ enum sandbox__step {
 	SANDBOX__STEP_SETGID,
 	SANDBOX__STEP_SETUID,
 	SANDBOX__STEP_NO_NEW_PRIVS,
+	SANDBOX__STEP_SECCOMP,
 	SANDBOX__STEP_EXEC,
 	SANDBOX__STEP_MAX
 };
 
 const char *sandbox__step_name(int step);
+
+/*
+ * What the child hides or freezes under its fresh /proc (child.c), the list
+ * runc's default spec uses: kernel memory, keys, timers and scheduler
+ * internals are masked; the sysctl tree, sysrq and bus/irq/fs knobs are
+ * read-only. A path this kernel does not have is skipped.
+ */
+enum sandbox__proc_rule_kind {
+	SANDBOX__PROC_MASK_FILE,	/* /dev/null bound over it */
+	SANDBOX__PROC_MASK_DIR,		/* an empty read-only tmpfs over it */
+	SANDBOX__PROC_READ_ONLY,	/* bound on itself read-only */
+};
+
+struct sandbox__proc_rule {
+	const char *path;	/* relative to the new root: "proc/kcore" */
+	enum sandbox__proc_rule_kind kind;
+};
+
+extern const struct sandbox__proc_rule sandbox__proc_rules[];
+extern const size_t sandbox__n_proc_rules;
 
 /* What the child writes to the error pipe before _exit(127). */
 struct sandbox__child_error {
@@ -261,18 +297,34 @@ void sandbox__plan_release(struct sandbox__plan *p);
 int sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 			     const struct sandbox__plan *p);
 
+/*
+ * The seccomp allow-list (seccomp.c), compiled once per spawner. The child
+ * loads prog with prctl(PR_SET_SECCOMP), which needs no allocation.
+ */
+struct sandbox__seccomp {
+	struct sock_fprog prog;
+};
+
+int sandbox__seccomp_build(struct sandbox__seccomp *sc, struct err *err);
+void sandbox__seccomp_release(struct sandbox__seccomp *sc);
+
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
 	int sync_fd;	/* read end: one byte once the cgroups are joined */
 	int userns_fd;	/* the sandboxes' user namespace, joined last */
+	int netns_fd;	/* a pooled network namespace to join, or -1: stay in the host's */
 	int err_fd;	/* write end, O_CLOEXEC: EOF at exec means success */
 	int relay_fd;	/* becomes fd 3 */
 	const char *root_dir;
 	const struct sandbox__plan *plan;
 	int cap_last;
+	const struct sock_fprog *seccomp;	/* loaded last before execve */
 	char *const *argv;
 	char *const *envp;
 };
+
+/* Brings up "lo" in the calling thread's network namespace. Async-signal-safe. */
+int sandbox__loopback_up(void);
 
 /* Runs in the cloned child: async-signal-safe only. Never returns. */
 NORETURN void sandbox__child_run(const struct sandbox__child *c);

@@ -279,6 +279,10 @@ sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 		m = add_bind(p, SANDBOX__STEP_BIND_DEV, own(p, xasprintf("/dev/%s", devs[i])),
 			     own(p, xasprintf("dev/%s", devs[i])), MS_NOSUID | MS_NOEXEC);
 		m->mkpoint_file = true;
+		/* No read-only remount: a device node is writable on a read-only
+		 * mount all the same (only files and directories get EROFS), so it
+		 * would cost ~25 us per node and change nothing. */
+		m->ro = false;
 	}
 
 	/* The one writable place. Its size is the instance's disk budget; it is

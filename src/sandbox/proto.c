@@ -84,6 +84,8 @@ sandbox__msg_encode(const struct sandbox__msg *m, struct buf *out)
 	put_str(out, SANDBOX__T_ERR_MSG, m->err_msg);
 	if (m->cgroup_version)
 		put_i32(out, SANDBOX__T_CGROUP_VERSION, m->cgroup_version);
+	if (m->network)
+		put_field(out, SANDBOX__T_NETWORK, &m->network, sizeof(m->network));
 	if (out->len - start > SANDBOX__MSG_MAX) {
 		buf_setlen(out, start);
 		return -E2BIG;
@@ -182,6 +184,11 @@ sandbox__msg_decode(const void *data, size_t len, struct sandbox__msg *m)
 			break;
 		case SANDBOX__T_CGROUP_VERSION:
 			r = get_scalar(p + off, flen, &m->cgroup_version, 4, &seen, tag);
+			break;
+		case SANDBOX__T_NETWORK:
+			r = get_scalar(p + off, flen, &m->network, 4, &seen, tag);
+			if (r == 0 && m->network > SANDBOX_NET_HOST)
+				return -EBADMSG;
 			break;
 		default:
 			/* Both ends are one binary: an unknown tag means corruption. */

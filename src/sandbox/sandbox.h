@@ -22,6 +22,7 @@
 #ifndef HEARTH_SANDBOX_H
 #define HEARTH_SANDBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,7 +31,51 @@
 struct sandbox_config {
 	const char *state_dir;	/* daemon-private dir the sandbox may use (root skeleton, /etc) */
 	const char *init_path;	/* host path of the hearth-init binary */
+	bool allow_weaker_limits;	/* run even if a limit cannot be enforced (logged) */
 };
+
+/* The limits an instance gets, as bits: what a host supports, what is enforced. */
+enum {
+	SANDBOX_LIMIT_MEMORY = 1 << 0,	/* the function's memory size */
+	SANDBOX_LIMIT_SWAP = 1 << 1,	/* no swap beyond it (trivially so without host swap) */
+	SANDBOX_LIMIT_PIDS = 1 << 2,	/* 1024 processes and threads */
+	SANDBOX_LIMIT_CPU = 1 << 3,	/* CPU in proportion to memory */
+	SANDBOX_LIMIT_ALL = (1 << 4) - 1,
+};
+
+/* What this host offers the sandbox; filled by sandbox_probe() from /proc and
+ * /sys alone (no privilege, nothing created). For `hearth doctor`. */
+struct sandbox_support {
+	int cgroup_version;	/* 1 or 2 (the hierarchy holding memory); 0: none */
+	unsigned limits;	/* SANDBOX_LIMIT_* the cgroups can enforce */
+	bool host_swap;		/* the host has swap enabled */
+	bool cgroup_kill;	/* v2 cgroup.kill (5.14+) */
+	bool userns;		/* user namespaces enabled */
+	bool seccomp;		/* seccomp filters available */
+	char cpu_path[64], pids_path[64], mem_path[64];	/* where each controller lives */
+};
+
+void sandbox_probe(struct sandbox_support *s);
+/* "memory", "swap", "pids", "cpu" for one SANDBOX_LIMIT_* bit. */
+const char *sandbox_limit_name(unsigned bit);
+
+/*
+ * CPU in proportion to memory, as on Lambda: one full core at 1769 MB, so
+ * 128 MB gets 7.2 % of a core and 10240 MB 5.8 cores. The quota is per
+ * period (100 ms, the kernel's default); the relative weight (v1 cpu.shares,
+ * v2 cpu.weight) splits a contended machine in the same proportion.
+ */
+#define SANDBOX_MB_PER_CPU 1769
+#define SANDBOX_CPU_PERIOD_US 100000
+
+struct sandbox_cpu {
+	uint64_t period_us, quota_us;
+	uint32_t shares;	/* v1: 1024 = one core's worth, 2..262144 */
+	uint32_t weight;	/* v2: 100 = one core's worth, 1..10000 */
+};
+
+/* Pure: the CPU limits of an instance of mem_bytes. */
+void sandbox_cpu_for_memory(uint64_t mem_bytes, struct sandbox_cpu *out);
 
 struct sandbox_client {
 	int fd;			/* control socket to the spawner; watch for POLLIN */
@@ -47,6 +92,15 @@ struct sandbox_spec {
 	uint64_t mem_bytes;		/* memory limit of the whole instance */
 	uint64_t tmp_bytes;		/* size of the /tmp tmpfs */
 	uint32_t pids_max;
+	int network;			/* SANDBOX_NET_NONE (default) or SANDBOX_NET_HOST */
+};
+
+/* Network of an instance. NONE: a network namespace of its own with only
+ * loopback, taken from a pool the spawner keeps full. HOST: the machine's
+ * network stack, for trusted functions only (docs/sandbox.md). */
+enum {
+	SANDBOX_NET_NONE = 0,
+	SANDBOX_NET_HOST = 1,
 };
 
 enum sandbox_event_kind {

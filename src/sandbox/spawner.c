@@ -41,19 +41,33 @@
 #include "lib/banned.h"
 
 /*
- * Host uids and gids 100000..165535 back ids 0..65535 inside every sandbox.
- * It is the first range Debian's useradd hands out in /etc/subuid
- * (SUB_UID_MIN), so it is never host root, never a system or login account,
- * and so never the daemon's own uid (checked at start-up all the same).
+ * Host uids and gids 100000..165535 are hearth's. It is the first range
+ * Debian's useradd hands out in /etc/subuid (SUB_UID_MIN), so it is never host
+ * root, never a system or login account, and so never the daemon's own uid
+ * (checked at start-up all the same).
+ *
+ * Each instance's uid and gid 993 (Lambda's sbx_user1051) is one host id of
+ * that range: user namespace slot k maps 993 to host id 100000 + k and
+ * nothing else, so two instances are two host users and cannot signal,
+ * ptrace or read each other even where they could see each other.
  */
 #define HOST_ID_BASE 100000
 #define ID_RANGE 65536
+/* User namespaces (one per live instance) kept at most. Beyond this many
+ * instances at once, slots are shared round-robin: pid, mount and network
+ * namespaces still keep those instances apart. */
+#define USERNS_SLOTS 256
+/* Ready, unused slots the spawner keeps made ahead of need. */
+#define USERNS_SPARE 4
 
 /* How often and for how long a dead instance's cgroup rmdir is retried. */
 #define RMDIR_RETRY_MS 10
 #define RMDIR_GIVE_UP_MS 10000
 /* A child that neither execs nor fails within this is stuck; kill it. */
 #define CHILD_SETUP_TIMEOUT_MS 10000
+/* Network namespaces made ahead of need. A burst larger than this makes the
+ * rest on the spot (~0.5 ms each); the pool refills while the spawner idles. */
+#define NETNS_POOL 8
 
 struct instance {
 	struct instance *next;
@@ -63,6 +77,7 @@ struct instance {
 	int wait_status;
 	int oom_killed;
 	uint64_t dead_since_ms;
+	int slot;		/* user namespace slot (host id HOST_ID_BASE + slot) */
 	struct sandbox__cgroup_inst cg;
 };
 
@@ -70,7 +85,14 @@ struct spawner {
 	int ctl_fd;
 	int sig_fd;
 	int cap_last;
-	int userns_fd;		/* made once at start-up; see make_userns() */
+	int userns[USERNS_SLOTS];	/* per slot: a user namespace fd, or -1 until made */
+	uint16_t users[USERNS_SLOTS];	/* live instances per slot */
+	size_t n_userns;		/* slots made: 0..n_userns-1 */
+	size_t next_shared;		/* round-robin when every slot is busy */
+	struct sandbox__seccomp seccomp;	/* compiled once at start-up */
+	int host_netns_fd;	/* the spawner's own network namespace */
+	int netns[NETNS_POOL];	/* ready network namespaces, loopback up */
+	size_t n_netns;
 	bool stopping;
 	struct sandbox__cgroups cg;
 	struct sandbox__rootfs rf;
@@ -85,6 +107,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_FDS_EARLY] = "fds_early",
 		[SANDBOX__STEP_SYNC] = "sync",
 		[SANDBOX__STEP_JOIN_USERNS] = "join_userns",
+		[SANDBOX__STEP_JOIN_NETNS] = "join_netns",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "mount_private",
 		[SANDBOX__STEP_MOUNT_ROOT] = "mount_root",
 		[SANDBOX__STEP_CHDIR_ROOT] = "chdir_root",
@@ -102,6 +125,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_MOUNT_TMP] = "mount_tmp",
 		[SANDBOX__STEP_REMOUNT_RO] = "remount_ro",
 		[SANDBOX__STEP_MOUNT_PROC] = "mount_proc",
+		[SANDBOX__STEP_MASK_PROC] = "mask_proc",
 		[SANDBOX__STEP_REMOUNT_ROOT] = "remount_root",
 		[SANDBOX__STEP_PIVOT_ROOT] = "pivot_root",
 		[SANDBOX__STEP_UMOUNT_OLD] = "umount_old",
@@ -115,6 +139,7 @@ sandbox__step_name(int step)
 		[SANDBOX__STEP_SETGID] = "setgid",
 		[SANDBOX__STEP_SETUID] = "setuid",
 		[SANDBOX__STEP_NO_NEW_PRIVS] = "no_new_privs",
+		[SANDBOX__STEP_SECCOMP] = "seccomp",
 		[SANDBOX__STEP_EXEC] = "exec",
 	};
 
@@ -131,6 +156,7 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 		[SANDBOX__STEP_FDS_EARLY] = "cannot move the set-up fds",
 		[SANDBOX__STEP_SYNC] = "cannot wait for the spawner's go-ahead",
 		[SANDBOX__STEP_JOIN_USERNS] = "cannot join the sandbox user namespace",
+		[SANDBOX__STEP_JOIN_NETNS] = "cannot join the instance's network namespace",
 		[SANDBOX__STEP_MOUNT_PRIVATE] = "cannot make mounts private",
 		[SANDBOX__STEP_CHDIR_ROOT] = "cannot enter the new root",
 		[SANDBOX__STEP_MOUNT_PROC] = "cannot mount proc on /proc",
@@ -147,14 +173,19 @@ sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 		[SANDBOX__STEP_SETGID] = "cannot change to the sandbox gid",
 		[SANDBOX__STEP_SETUID] = "cannot change to the sandbox uid",
 		[SANDBOX__STEP_NO_NEW_PRIVS] = "cannot set no_new_privs",
+		[SANDBOX__STEP_SECCOMP] = "cannot load the seccomp filter",
 		[SANDBOX__STEP_EXEC] = "cannot execute /init",
 	};
 	const struct sandbox__mount *m = NULL;
 	const char *name = sandbox__step_name(ce->step);
 	const char *why = strerror(ce->err);
 
-	if (ce->index >= 0 && (size_t)ce->index < p->n)
+	if (ce->step != SANDBOX__STEP_MASK_PROC && ce->index >= 0 && (size_t)ce->index < p->n)
 		m = &p->m[ce->index];
+	if (ce->step == SANDBOX__STEP_MASK_PROC && ce->index >= 0 &&
+	    (size_t)ce->index < sandbox__n_proc_rules)
+		return err_setmsg(err, ce->err, "cannot mask /%s: %s (step %s)",
+				  sandbox__proc_rules[ce->index].path, why, name);
 	if (ce->step == SANDBOX__STEP_MOUNT_ROOT)
 		return err_setmsg(err, ce->err, "cannot mount tmpfs on '%s': %s (step %s)",
 				  p->root_dir, why, name);
@@ -241,13 +272,13 @@ send_spawn_failed(struct spawner *sp, uint64_t id, const struct err *err)
 }
 
 static int
-write_id_map(pid_t pid, const char *file, struct err *err)
+write_id_map(pid_t pid, const char *file, int slot, struct err *err)
 {
 	char dir[32], line[64];
 	int r;
 
 	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
-	snprintf(line, sizeof(line), "0 %d %d\n", HOST_ID_BASE, ID_RANGE);
+	snprintf(line, sizeof(line), "%d %d 1\n", SANDBOX__SBX_UID, HOST_ID_BASE + slot);
 	r = sandbox__write_file(dir, file, line);
 	if (r < 0)
 		return err_set(err, -r, "cannot write %s/%s", dir, file);
@@ -255,9 +286,10 @@ write_id_map(pid_t pid, const char *file, struct err *err)
 }
 
 /*
- * The user namespace every sandbox joins, made once: a throwaway child
+ * The user namespace of slot `slot` (see HOST_ID_BASE): a throwaway child
  * unshares it, we write its id maps, keep a reference through
  * /proc/PID/ns/user, and let the child go (the fd keeps the namespace alive).
+ * ~0.5 ms, so slots are made ahead of need (userns_refill()) and reused.
  *
  * Why not CLONE_NEWUSER per instance: the child would then build its root as
  * an unprivileged host uid, which cannot even traverse a data directory
@@ -268,7 +300,7 @@ write_id_map(pid_t pid, const char *file, struct err *err)
  * writing id maps on every spawn.
  */
 static int
-make_userns(struct spawner *sp, struct err *err)
+make_userns(int slot, int *out, struct err *err)
 {
 	int ready[2], hold[2], r = 0;
 	char path[64], c;
@@ -307,13 +339,13 @@ make_userns(struct spawner *sp, struct err *err)
 			       "disabled? see /proc/sys/user/max_user_namespaces)");
 		goto reap;
 	}
-	r = write_id_map(pid, "uid_map", err);
+	r = write_id_map(pid, "uid_map", slot, err);
 	if (r == 0)
-		r = write_id_map(pid, "gid_map", err);
+		r = write_id_map(pid, "gid_map", slot, err);
 	if (r == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-		sp->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (sp->userns_fd < 0)
+		*out = open(path, O_RDONLY | O_CLOEXEC);
+		if (*out < 0)
 			r = err_set(err, errno, "cannot open '%s'", path);
 	}
 reap:
@@ -331,6 +363,128 @@ out:
 	if (hold[1] >= 0)
 		close(hold[1]);
 	return r;
+}
+
+/*
+ * A new network namespace with loopback up, made by the spawner itself:
+ * unshare into it, bring up lo, open a reference, and go back. The spawner
+ * is single-threaded, so nothing else runs in the wrong namespace meanwhile.
+ * Nothing but the fd holds the namespace: closing the last reference (the
+ * instance's processes and this fd) lets the kernel free it.
+ */
+static int
+netns_make(struct spawner *sp, int *out, struct err *err)
+{
+	int fd, r;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return err_set(err, errno, "cannot create a network namespace");
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : sandbox__loopback_up();
+	if (setns(sp->host_netns_fd, CLONE_NEWNET) < 0) {
+		/* Stuck in a namespace with no route anywhere: the spawner can
+		 * no longer tell where its own network is. Not recoverable. */
+		log_error("spawner: cannot return to the host network namespace: %s",
+			  strerror(errno));
+		abort();
+	}
+	if (fd < 0)
+		return err_set(err, -r, "cannot open the new network namespace");
+	if (r < 0) {
+		close(fd);
+		return err_set(err, -r, "cannot bring up loopback in a new network namespace");
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Takes a ready network namespace from the pool, or makes one. */
+static int
+netns_take(struct spawner *sp, int *out, struct err *err)
+{
+	if (sp->n_netns) {
+		*out = sp->netns[--sp->n_netns];
+		return 0;
+	}
+	return netns_make(sp, out, err);
+}
+
+/* Tops the pool up by one; returns whether it is still short. */
+static bool
+netns_refill(struct spawner *sp)
+{
+	struct err err = ERR_INIT;
+	int fd;
+
+	if (sp->n_netns >= NETNS_POOL)
+		return false;
+	if (netns_make(sp, &fd, &err) < 0) {
+		/* Spawns make their own then, and report the error if it lasts. */
+		log_warn("spawner: %s", err.msg);
+		return false;
+	}
+	sp->netns[sp->n_netns++] = fd;
+	return sp->n_netns < NETNS_POOL;
+}
+
+/* Spare slots: made but with no live instance. */
+static size_t
+userns_spare(const struct spawner *sp)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sp->n_userns; i++)
+		n += sp->users[i] == 0;
+	return n;
+}
+
+/* Makes one more slot if spares are short; returns whether still short. */
+static bool
+userns_refill(struct spawner *sp)
+{
+	struct err err = ERR_INIT;
+
+	if (userns_spare(sp) >= USERNS_SPARE || sp->n_userns >= USERNS_SLOTS)
+		return false;
+	if (make_userns((int)sp->n_userns, &sp->userns[sp->n_userns], &err) < 0) {
+		log_warn("spawner: %s", err.msg);
+		return false;
+	}
+	sp->n_userns++;
+	return userns_spare(sp) < USERNS_SPARE && sp->n_userns < USERNS_SLOTS;
+}
+
+/* A slot for a new instance: a free one, else a new one, else a shared one. */
+static int
+userns_take(struct spawner *sp, struct err *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < sp->n_userns; i++) {
+		if (sp->users[i] == 0) {
+			sp->users[i]++;
+			return (int)i;
+		}
+	}
+	if (sp->n_userns < USERNS_SLOTS) {
+		r = make_userns((int)sp->n_userns, &sp->userns[sp->n_userns], err);
+		if (r < 0)
+			return r;
+		i = sp->n_userns++;
+		sp->users[i]++;
+		return (int)i;
+	}
+	i = sp->next_shared++ % USERNS_SLOTS;
+	sp->users[i]++;
+	return (int)i;
+}
+
+static void
+userns_put(struct spawner *sp, int slot)
+{
+	if (slot >= 0 && sp->users[slot] > 0)
+		sp->users[slot]--;
 }
 
 /* Removes an instance's cgroups, waiting out EBUSY for a bounded time. Used
@@ -408,7 +562,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
       struct err *err)
 {
 	_cleanup_close_ int relay_parent = -1, relay_child = -1, cg_fd = -1, pidfd = -1;
-	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1;
+	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1, netns_fd = -1;
 	_cleanup_free_ char **argv = NULL;
 	struct sandbox__cgroup_inst ci;
 	struct sandbox__child_error ce;
@@ -416,7 +570,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	struct clone_args args;
 	struct sandbox__plan plan;
 	struct instance *inst;
-	int sv[2], pfd[2], r;
+	int sv[2], pfd[2], r, slot = -1;
 	size_t i;
 	pid_t pid;
 
@@ -458,6 +612,16 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	}
 	err_r = pfd[0];
 	err_w = pfd[1];
+	if (m->network == SANDBOX_NET_NONE) {
+		r = netns_take(sp, &netns_fd, err);
+		if (r < 0)
+			goto fail_cgroup;
+	}
+	slot = userns_take(sp, err);
+	if (slot < 0) {
+		r = slot;
+		goto fail_cgroup;
+	}
 
 	/* 2. clone3 into new namespaces. The user namespace comes first in the
 	 *    kernel's order, so the others are owned by it and the child may
@@ -466,8 +630,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	 *    the child is born inside its cgroup (and gets a cgroup namespace
 	 *    rooted there, hiding the host's cgroup paths). */
 	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-		     CLONE_PIDFD;
+	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	args.exit_signal = SIGCHLD;
 	if (ci.clone_fd >= 0) {
@@ -488,10 +651,12 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		child.sync_fd = sync_r;
 		child.err_fd = err_w;
 		child.relay_fd = relay_child;
-		child.userns_fd = sp->userns_fd;
+		child.userns_fd = sp->userns[slot];
+		child.netns_fd = netns_fd;
 		child.root_dir = sp->rf.root_dir;
 		child.plan = &plan;
 		child.cap_last = sp->cap_last;
+		child.seccomp = &sp->seccomp.prog;
 		child.argv = argv;
 		child.envp = (char *const *)m->envp;
 		sandbox__child_run(&child);
@@ -500,6 +665,10 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	close(err_w);
 	close(relay_child);
 	sync_r = err_w = relay_child = -1;
+	/* The child holds the network namespace now; ours is never reused, so
+	 * no instance inherits another's sockets or state. */
+	if (netns_fd >= 0)
+		close(steal_fd(&netns_fd));
 
 	/* 3. Id maps: until they exist the child is nobody in its namespace and
 	 *    waits. We hold CAP_SETUID/CAP_SETGID in the parent namespace, so the
@@ -539,6 +708,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	inst = xcalloc(1, sizeof(*inst));
 	inst->id = m->id;
 	inst->pid = pid;
+	inst->slot = slot;
 	inst->cg = ci;
 	inst->next = sp->instances;
 	sp->instances = inst;
@@ -550,6 +720,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	return 0;
 
 fail_cgroup:
+	userns_put(sp, slot);
 	remove_cgroup_blocking(sp, &ci);
 	sandbox__plan_release(&plan);
 	return r;
@@ -591,6 +762,7 @@ unlink_instance(struct spawner *sp, struct instance *inst)
 			break;
 		}
 	}
+	userns_put(sp, inst->slot);
 	sandbox__cgroup_inst_release(&inst->cg);
 	free(inst);
 }
@@ -783,7 +955,22 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sp->cap_last = read_cap_last();
-	r = make_userns(sp, err);
+	sp->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (sp->host_netns_fd < 0)
+		return err_set(err, errno, "cannot open the host network namespace");
+	/* Fill the pool now, so the first cold starts find it full. */
+	while (netns_refill(sp))
+		;
+	if (sp->n_netns == 0)
+		return err_setmsg(err, EPERM, "cannot create network namespaces (see the log)");
+	/* A few user namespace slots now: their cost stays out of cold starts. */
+	while (userns_refill(sp))
+		;
+	if (sp->n_userns == 0)
+		return err_setmsg(err, EPERM, "cannot create a user namespace (are user "
+				  "namespaces disabled? see /proc/sys/user/max_user_namespaces)");
+	/* Compiled here, once: libseccomp allocates, which the child may not. */
+	r = sandbox__seccomp_build(&sp->seccomp, err);
 	if (r < 0)
 		return r;
 	/* The rootfs first: a bad configuration then fails before any cgroup
@@ -791,17 +978,18 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
 	if (r < 0)
 		return r;
-	return sandbox__cgroup_init(&sp->cg, err);
+	return sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);
 }
 
 int
 sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 {
-	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .userns_fd = -1 };
+	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .host_netns_fd = -1 };
 	struct err err = ERR_INIT;
 	struct sandbox__msg m;
 	struct pollfd pfd[2];
-	bool pending = false, run = true;
+	bool pending = false, run = true, short_netns = false;
+	size_t i;
 	int r;
 
 	/* Its own process group: a ^C meant for the daemon must not kill the
@@ -825,7 +1013,9 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 	while (run) {
 		pfd[0] = (struct pollfd){ sp.ctl_fd, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ sp.sig_fd, POLLIN, 0 };
-		r = poll(pfd, 2, pending ? RMDIR_RETRY_MS : -1);
+		/* Refilling the netns pool waits for an idle moment (timeout 0):
+		 * a spawn request is always served first. */
+		r = poll(pfd, 2, short_netns ? 0 : pending ? RMDIR_RETRY_MS : -1);
 		if (r < 0 && errno != EINTR) {
 			log_error("spawner: poll: %s", strerror(errno));
 			break;
@@ -839,16 +1029,25 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 			run = handle_ctl(&sp);
 		else if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			run = false;
+		else if (r == 0 && short_netns)
+			short_netns = netns_refill(&sp) | userns_refill(&sp);
+		if (r > 0 && (sp.n_netns < NETNS_POOL || userns_spare(&sp) < USERNS_SPARE))
+			short_netns = true;
 	}
 out:
 	shutdown_all(&sp);
 	sandbox__cgroup_release(&sp.cg);
 	sandbox__rootfs_release(&sp.rf);
+	sandbox__seccomp_release(&sp.seccomp);
 	free(sp.rbuf);
 	if (sp.sig_fd >= 0)
 		close(sp.sig_fd);
-	if (sp.userns_fd >= 0)
-		close(sp.userns_fd);
+	for (i = 0; i < sp.n_userns; i++)
+		close(sp.userns[i]);
+	for (i = 0; i < sp.n_netns; i++)
+		close(sp.netns[i]);
+	if (sp.host_netns_fd >= 0)
+		close(sp.host_netns_fd);
 	close(sp.ctl_fd);
 	return err.code ? 1 : 0;
 }

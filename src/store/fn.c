@@ -21,6 +21,7 @@ fn_config_release(struct fn_config *fn)
 	free(fn->description);
 	free(fn->env_json);
 	free(fn->code_sha256);
+	free(fn->network);
 	memset(fn, 0, sizeof(*fn));
 }
 
@@ -42,6 +43,8 @@ read_fn(sqlite3_stmt *s, struct fn_config *fn)
 	fn->revision = (uint64_t)sqlite3_column_int64(s, 10);
 	fn->created_ms = (uint64_t)sqlite3_column_int64(s, 11);
 	fn->updated_ms = (uint64_t)sqlite3_column_int64(s, 12);
+	fn->tmp_mb = (uint32_t)sqlite3_column_int64(s, 13);
+	fn->network = store__column_text(s, 14);
 }
 
 int
@@ -74,6 +77,8 @@ store_fn_put(struct store *st, struct fn_config *fn, int *created, struct err *e
 	sqlite3_bind_int64(s, 9, fn->timeout_s);
 	sqlite3_bind_int64(s, 10, fn->keepalive_s);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)clock_wall_ms());
+	sqlite3_bind_int64(s, 12, fn->tmp_mb ? fn->tmp_mb : 512);
+	store__bind_text(s, 13, fn->network ? fn->network : "none");
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return store__fail(st, rc, err, "cannot store function '%s'", fn->name);

@@ -48,6 +48,9 @@ static const char *const migrations[] = {
 	 * pile up until pruned: a partial index keeps the claim query small. */
 	"CREATE INDEX events_pending ON events (next_ms, id) WHERE state = 0;"
 	"CREATE INDEX events_function ON events (function, id);",
+	/* 2: sandbox settings per function (issue 3): /tmp size, network mode. */
+	"ALTER TABLE functions ADD COLUMN tmp_mb INTEGER NOT NULL DEFAULT 512;"
+	"ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none';",
 };
 
 static int

@@ -26,7 +26,7 @@
 
 #define FN_COLS                                                                                    \
 	"name, runtime, handler, description, env_json, code_sha256, code_size, memory_mb, "       \
-	"timeout_s, keepalive_s, revision, created_ms, updated_ms"
+	"timeout_s, keepalive_s, revision, created_ms, updated_ms, tmp_mb, network"
 #define EV_COLS                                                                                    \
 	"id, request_id, function, payload, state, attempts, created_ms, next_ms, last_error"
 
@@ -36,13 +36,14 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_FN_PUT] = "INSERT INTO functions (" FN_COLS ") "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11, ?12, ?13) "
 			"ON CONFLICT (name) DO UPDATE SET runtime = excluded.runtime, "
 			"handler = excluded.handler, description = excluded.description, "
 			"env_json = excluded.env_json, code_sha256 = excluded.code_sha256, "
 			"code_size = excluded.code_size, memory_mb = excluded.memory_mb, "
 			"timeout_s = excluded.timeout_s, keepalive_s = excluded.keepalive_s, "
-			"revision = revision + 1, updated_ms = excluded.updated_ms "
+			"revision = revision + 1, updated_ms = excluded.updated_ms, "
+			"tmp_mb = excluded.tmp_mb, network = excluded.network "
 			"RETURNING revision, created_ms, updated_ms",
 	[STMT_FN_GET] = "SELECT " FN_COLS " FROM functions WHERE name = ?1",
 	[STMT_FN_LIST] = "SELECT " FN_COLS " FROM functions ORDER BY name",

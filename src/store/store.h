@@ -45,6 +45,8 @@ struct fn_config {
 	uint32_t memory_mb;	/* 128..10240 */
 	uint32_t timeout_s;	/* 1..900 */
 	uint32_t keepalive_s;	/* 0 = daemon default */
+	uint32_t tmp_mb;	/* size of /tmp; 0 is stored as the default, 512 */
+	char *network;		/* "none" | "host"; NULL is stored as "none" */
 	uint64_t revision;	/* bumped on every update; set by the store */
 	uint64_t created_ms, updated_ms;	/* epoch ms, set by the store */
 };

@@ -22,35 +22,76 @@ EXAMPLES = os.path.join(BUILD, "examples")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
+CGROUP_ROOTS = ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu",
+                "/sys/fs/cgroup")
+
+
 def cgroup_leftovers(spawner_pid):
     """Cgroup directories the given spawner made that still exist."""
     found = []
-    for root in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+    for root in CGROUP_ROOTS:
         path = os.path.join(root, "hearth-%d" % spawner_pid)
         if os.path.exists(path):
             found.append(path)
     return found
 
 
-def sandbox_processes(spawner_pid):
-    """Processes running as a sandbox uid (host ids 100000..165535) in a cgroup
-    of the given spawner (other daemons on the machine may run their own)."""
+def instance_cgroups(spawner_pid):
+    """Instance cgroups (i<id>) still under the given spawner's parents."""
     found = []
-    mark = "/hearth-%d/" % spawner_pid
+    for path in cgroup_leftovers(spawner_pid):
+        found += [os.path.join(path, e) for e in os.listdir(path)
+                  if e.startswith("i") and os.path.isdir(os.path.join(path, e))]
+    return found
+
+
+def sandbox_processes(spawner_pid=None):
+    """Processes running as a sandbox uid (host ids 100000..165535); with
+    spawner_pid, only those in that spawner's cgroups (other daemons may run
+    on this machine at the same time)."""
+    found = []
+    mark = "/hearth-%d/" % spawner_pid if spawner_pid else None
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/status" % d) as f:
-                uid = next(int(l.split()[1]) for l in f if l.startswith("Uid:"))
+                for line in f:
+                    if line.startswith("Uid:"):
+                        uid = int(line.split()[1])
+                        break
+                else:
+                    continue
             if not 100000 <= uid < 165536:
                 continue
-            with open("/proc/%s/cgroup" % d) as f:
-                if mark in f.read():
-                    found.append(int(d))
-        except (OSError, StopIteration):
+            if mark:
+                with open("/proc/%s/cgroup" % d) as f:
+                    if mark not in f.read():
+                        continue
+            found.append(int(d))
+        except OSError:
             pass
     return found
+
+
+def fd_targets(pid):
+    """What a process's open fds point at, normalised to kinds
+    ("socket", "pipe", "net" namespace, "anon_inode:...", or the path)."""
+    out = []
+    base = "/proc/%d/fd" % pid
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return out
+    for n in names:
+        try:
+            t = os.readlink(os.path.join(base, n))
+        except OSError:
+            continue
+        if t.startswith(("socket:", "pipe:", "net:", "user:", "mnt:")):
+            t = t.split(":")[0]
+        out.append(t)
+    return sorted(out)
 
 
 def host_mounts():
@@ -112,7 +153,42 @@ class Daemon:
         kids = children_of(self.proc.pid)
         if kids:
             self.spawner_pid = min(kids)
+        self.fds_before = self.fds()
         return self
+
+    def fds(self):
+        # The spawner's user namespace fds are a cache of per-instance id
+        # slots that grows with peak concurrency (bounded, reused), so they
+        # are left out; everything else must come back to what it was.
+        spawner = fd_targets(self.spawner_pid) if self.spawner_pid else []
+        return {"daemon": fd_targets(self.proc.pid),
+                "spawner": [t for t in spawner if t != "user"]}
+
+    def assert_clean(self, timeout=10):
+        """After a scenario, once no instance should exist: no instance in the
+        API, no process in a sandbox cgroup of ours, no instance cgroup, no
+        new host mount, no network namespace or other fd left open in the
+        daemon or the spawner (the spawner's pool of ready network
+        namespaces refills to its size, so the fd lists match the start)."""
+        deadline = time.time() + timeout
+        while True:
+            problems = []
+            if self.instances():
+                problems.append("instances: %s" % self.instances())
+            if self.spawner_pid and children_of(self.spawner_pid):
+                problems.append("spawner children: %s" % children_of(self.spawner_pid))
+            if sandbox_processes(self.spawner_pid):
+                problems.append("sandbox processes: %s" % sandbox_processes(self.spawner_pid))
+            if self.spawner_pid and instance_cgroups(self.spawner_pid):
+                problems.append("cgroups: %s" % instance_cgroups(self.spawner_pid))
+            if host_mounts() != self.mounts_before:
+                problems.append("host mounts changed")
+            if self.fds() != self.fds_before:
+                problems.append("fds: %s != %s" % (self.fds(), self.fds_before))
+            if not problems or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        assert not problems, "left behind: " + "; ".join(problems)
 
     def stop(self, check=True):
         if not self.proc or self.proc.poll() is not None:
@@ -138,8 +214,7 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-                assert sandbox_processes(self.spawner_pid) == [], \
-                    "sandbox processes left behind"
+            assert sandbox_processes(self.spawner_pid) == [], "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 

@@ -301,6 +301,43 @@ reopen_keeps_data(void **state)
 	fn_config_release(&fn);
 }
 
+/* Migration 2: the sandbox settings. Unset values are stored as the
+ * defaults; set ones round-trip; a row written before the migration reads
+ * back with the defaults. */
+static void
+sandbox_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct fn_config fn, got;
+
+	fill(&fn, "plain", "a");
+	assert_int_equal(store_fn_put(f->st, &fn, NULL, &err), 0);
+	assert_int_equal(store_fn_get(f->st, "plain", &got, &err), 0);
+	assert_int_equal(got.tmp_mb, 512);
+	assert_string_equal(got.network, "none");
+	fn_config_release(&got);
+	fn.tmp_mb = 64;
+	fn.network = xstrdup("host");
+	assert_int_equal(store_fn_put(f->st, &fn, NULL, &err), 0);
+	assert_int_equal(store_fn_get(f->st, "plain", &got, &err), 0);
+	assert_int_equal(got.tmp_mb, 64);
+	assert_string_equal(got.network, "host");
+	fn_config_release(&got);
+	fn_config_release(&fn);
+
+	/* As a version-1 daemon would have written it. */
+	assert_int_equal(sqlite3_exec(f->st->db,
+				      "INSERT INTO functions (name, runtime, code_sha256, code_size, "
+				      "memory_mb, timeout_s, revision, created_ms, updated_ms) "
+				      "VALUES ('old', 'provided', 'ab', 1, 128, 3, 1, 1, 1)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_fn_get(f->st, "old", &got, &err), 0);
+	assert_int_equal(got.tmp_mb, 512);
+	assert_string_equal(got.network, "none");
+	fn_config_release(&got);
+}
+
 static void
 pragmas(void **state)
 {
@@ -321,7 +358,7 @@ pragmas(void **state)
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
 	sqlite3_finalize(s);
 }
 
@@ -337,7 +374,7 @@ newer_schema_refused(void **state)
 	assert_int_equal(store_open(&st, f->path, &err), -EPROTO);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "hearth.db': database schema version 99 is newer than "
-					"this hearth knows (1)"));
+					"this hearth knows (2)"));
 }
 
 static void
@@ -402,6 +439,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(code_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(reopen_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(sandbox_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(locked_is_eagain, setup, teardown),
 		cmocka_unit_test(open_errors),
