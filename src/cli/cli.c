@@ -29,6 +29,10 @@ static const struct cli_command commands[] = {
 	{ "logs",   cli__cmd_logs,   "print a function's log lines (--follow to keep reading)" },
 	{ "events", cli__cmd_events, "list a function's asynchronous invocations" },
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
+	{ "publish", cli__cmd_publish, "publish the function's code and settings as a new version" },
+	{ "versions", cli__cmd_versions, "list a function's published versions" },
+	{ "alias",  cli__cmd_alias,  "point an alias at a version (NAME ALIAS VERSION), or list them" },
+	{ "credentials", cli__cmd_credentials, "print the AWS access key pair for the Lambda API" },
 };
 
 static void
