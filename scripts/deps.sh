@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config
 libuv1-dev node-llhttp libjansson-dev libsqlite3-dev libseccomp-dev libcap-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
-python3 python3-pytest curl wrk hyperfine"
+python3 python3-pytest curl wrk hyperfine
+awscli"
 
 missing=""
 for p in $PKGS; do
