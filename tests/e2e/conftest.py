@@ -32,8 +32,10 @@ def cgroup_leftovers(spawner_pid):
     return found
 
 
-def sandbox_processes():
-    """Processes running as a sandbox uid (host ids 100000..165535)."""
+def sandbox_processes(spawner_pid=None):
+    """Processes running as a sandbox uid (host ids 100000..165535); with
+    spawner_pid, only those in that spawner's cgroups (hearth-PID), so that
+    daemons other test runs on this machine start do not count."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -48,7 +50,18 @@ def sandbox_processes():
                         break
         except OSError:
             pass
-    return found
+    if spawner_pid is None:
+        return found
+    mark = "/hearth-%d/" % spawner_pid
+    mine = []
+    for pid in found:
+        try:
+            with open("/proc/%d/cgroup" % pid) as f:
+                if mark in f.read():
+                    mine.append(pid)
+        except OSError:
+            pass
+    return mine
 
 
 def host_mounts():
@@ -136,7 +149,7 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-            assert sandbox_processes() == [], "sandbox processes left behind"
+            assert sandbox_processes(self.spawner_pid) == [], "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 
