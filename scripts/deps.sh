@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config
 libuv1-dev node-llhttp libjansson-dev libsqlite3-dev libseccomp-dev libcap-dev
 libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev
 python3 python3-pytest curl wrk hyperfine
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev awscli"
 # The nodejs runtime's interpreter (runtimes/node); python3 above runs runtimes/python.
 PKGS="$PKGS nodejs"
 

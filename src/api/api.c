@@ -31,6 +31,13 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/v1/functions/{name}/events", api__events, 0 },
 	{ HTTP_GET, "/v1/instances", api__instances, 0 },
 	{ HTTP_GET, "/v1/functions/{name}/stats", api__stats, 0 },
+	{ HTTP_POST, "/v1/functions/{name}/versions", api__version_publish, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/versions", api__version_list, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/aliases", api__alias_list, 0 },
+	{ HTTP_PUT, "/v1/functions/{name}/aliases/{alias}", api__alias_put, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/aliases/{alias}", api__alias_get, 0 },
+	{ HTTP_DELETE, "/v1/functions/{name}/aliases/{alias}", api__alias_delete, 0 },
+	{ HTTP_GET, "/v1/credentials", api__credentials, 0 },
 };
 
 static int
@@ -49,6 +56,10 @@ api_handle(struct http_request *req, void *data)
 {
 	struct api_call c = { .api = data, .req = req };
 	int i;
+
+	/* The AWS-compatible routes authenticate with SigV4, not the token. */
+	if (api__lambda_handle(c.api, req))
+		return;
 
 	i = http_route_match(routes, ARRAY_SIZE(routes), req->method, req->path, &c.params);
 	if (i == -ENOENT) {

@@ -17,7 +17,16 @@ struct api {
 	const char *code_root;
 	char token[65];
 	unsigned unpacking;		/* code unpacks in flight on the worker pool */
+	char access_key[21];		/* the Lambda API's AWS key pair (SigV4) */
+	char secret_key[41];
 };
+
+/* The region the Lambda API reports in ARNs (any region is accepted in signatures). */
+#define API_REGION "us-east-1"
+
+/* Reads <data_dir>/aws-credentials into api, creating it (0600) with a new
+ * random key pair on the first start. */
+int api_credentials_load(struct api *api, const char *data_dir, struct err *err);
 
 /* The http_handler_fn for the admin listener; data is a struct api. */
 void api_handle(struct http_request *req, void *data);

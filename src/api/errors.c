@@ -53,18 +53,11 @@ api__reply_json(struct http_request *req, int status, json_t *body)
 	free(s);
 }
 
-char *
-api__name(struct api_call *c)
+bool
+api__fn_name_ok(const char *name)
 {
-	struct str raw = http_param(&c->params, "name");
-	char *name = NULL;
-	size_t i, n;
+	size_t i, n = strlen(name);
 
-	if (http_pct_decode(raw, &name) < 0) {
-		api__error(c->req, EINVAL, "invalid function name");
-		return NULL;
-	}
-	n = strlen(name);
 	for (i = 0; i < n; i++) {
 		char ch = name[i];
 
@@ -72,7 +65,20 @@ api__name(struct api_call *c)
 		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
 			break;
 	}
-	if (n == 0 || n > 64 || i != n) {
+	return n > 0 && n <= 64 && i == n;
+}
+
+char *
+api__name(struct api_call *c)
+{
+	struct str raw = http_param(&c->params, "name");
+	char *name = NULL;
+
+	if (http_pct_decode(raw, &name) < 0) {
+		api__error(c->req, EINVAL, "invalid function name");
+		return NULL;
+	}
+	if (!api__fn_name_ok(name)) {
 		api__error(c->req, EINVAL,
 			   "invalid function name: use 1 to 64 letters, digits, '-' or '_'");
 		free(name);

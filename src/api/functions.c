@@ -29,8 +29,8 @@
 #define TMP_MB_DEFAULT 512
 #define TMP_MB_MAX 10240
 
-static json_t *
-fn_json(const struct fn_config *fn)
+json_t *
+api__fn_json(const struct fn_config *fn)
 {
 	json_t *env = json_loads(fn->env_json ? fn->env_json : "{}", 0, NULL);
 
@@ -51,16 +51,16 @@ fn_json(const struct fn_config *fn)
 			 fn->network ? fn->network : "none");
 }
 
-/* Settings as they arrive, before validation; NULL/-1 = not given. */
-struct fn_input {
-	char *runtime, *handler, *description, *env_json, *network;
-	long long memory_mb, timeout_s, keepalive_s, tmp_mb;
-	struct buf code;
-	bool has_code;
-};
+void
+api__fn_input_init(struct fn_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->memory_mb = in->timeout_s = in->keepalive_s = in->tmp_mb = -1;
+	buf_init(&in->code);
+}
 
-static void
-input_release(struct fn_input *in)
+void
+api__fn_input_release(struct fn_input *in)
 {
 	free(in->runtime);
 	free(in->handler);
@@ -96,8 +96,8 @@ json_str_field(json_t *o, const char *k, char **out, struct err *err)
 	return 0;
 }
 
-static int
-env_check(json_t *env, struct err *err)
+int
+api__env_check(json_t *env, struct err *err)
 {
 	size_t total = 0;
 	const char *k;
@@ -151,7 +151,7 @@ parse_json_body(struct http_request *req, struct fn_input *in, struct err *err)
 	}
 	v = json_object_get(o, "environment");
 	if (v && !json_is_null(v)) {
-		if (env_check(v, err) < 0) {
+		if (api__env_check(v, err) < 0) {
 			r = -err->code;
 			goto out;
 		}
@@ -277,6 +277,9 @@ struct put_job {
 	struct fn_config fn;
 	struct err err;
 	int r;
+	enum api_put_mode mode;
+	api_put_done_fn *done;	/* NULL: the native reply */
+	void *data;
 };
 
 /* Worker thread: unpack (content addressed: identical code is unpacked once,
@@ -316,9 +319,21 @@ static void
 job_free(struct put_job *job)
 {
 	fn_config_release(&job->fn);
-	input_release(&job->in);
+	api__fn_input_release(&job->in);
 	free(job->name);
 	free(job);
+}
+
+static int
+mode_check(struct api *api, const char *name, enum api_put_mode mode, struct err *err)
+{
+	bool exists = invoke_fn_get(api->invoke, name) != NULL;
+
+	if (mode == API_PUT_CREATE && exists)
+		return err_setmsg(err, EEXIST, "function '%s' already exists", name);
+	if (mode == API_PUT_UPDATE && !exists)
+		return err_setmsg(err, ENOENT, "function '%s' does not exist", name);
+	return 0;
 }
 
 /* Loop thread: commit, then tell the registry, then answer. */
@@ -332,15 +347,55 @@ unpack_done(uv_work_t *w, int status)
 	api->unpacking--;
 	if (status < 0)
 		job->r = err_setmsg(&job->err, EIO, "cannot unpack the code: %s", uv_strerror(status));
+	/* Checked again: another create or delete may have landed during the unpack. */
+	if (job->r == 0)
+		job->r = mode_check(api, job->name, job->mode, &job->err);
 	if (job->r == 0)
 		job->r = store_fn_put(api->store, &job->fn, &created, &job->err);
-	if (job->r < 0) {
-		api__error(job->req, job->r, job->err.msg);
-	} else {
+	if (job->r == 0)
 		invoke_fn_set(api->invoke, &job->fn);
-		api__reply_json(job->req, created ? 201 : 200, fn_json(&job->fn));
-	}
+	if (job->done)
+		job->done(job->req, job->r, &job->err, &job->fn, created, job->data);
+	else if (job->r < 0)
+		api__error(job->req, job->r, job->err.msg);
+	else
+		api__reply_json(job->req, created ? 201 : 200, api__fn_json(&job->fn));
 	job_free(job);
+}
+
+int
+api__fn_submit(struct api *api, struct http_request *req, const char *name, struct fn_input *in,
+	       enum api_put_mode mode, api_put_done_fn *done, void *data, struct err *err)
+{
+	struct put_job *job = xcalloc(1, sizeof(*job));
+	int r;
+
+	job->api = api;
+	job->req = req;
+	job->name = xstrdup(name);
+	job->in = *in;
+	api__fn_input_init(in);	/* moved into the job */
+	job->mode = mode;
+	job->done = done;
+	job->data = data;
+	r = mode_check(api, name, mode, err);
+	if (r == 0)
+		r = build_config(api, name, &job->in, invoke_fn_get(api->invoke, name), &job->fn,
+				 err);
+	if (r < 0) {
+		job_free(job);
+		return r;
+	}
+	/* Unpacking a 50 MB archive takes a while: never on the loop. */
+	job->work.data = job;
+	api->unpacking++;
+	r = uv_queue_work(api->loop, &job->work, unpack_work, unpack_done);
+	if (r < 0) {
+		api->unpacking--;
+		job_free(job);
+		return err_setmsg(err, EIO, "cannot queue the unpack");
+	}
+	return 0;
 }
 
 void
@@ -348,39 +403,24 @@ api__fn_put(struct api_call *c)
 {
 	struct http_request *req = c->req;
 	const struct str *ct = http_header_get(req, "content-type");
-	struct put_job *job;
+	struct err err = ERR_INIT;
+	struct fn_input in;
 	char *name = api__name(c);
 	int r;
 
 	if (!name)
 		return;
-	job = xcalloc(1, sizeof(*job));
-	job->api = c->api;
-	job->req = req;
-	job->name = name;
-	job->in.memory_mb = job->in.timeout_s = job->in.keepalive_s = job->in.tmp_mb = -1;
-	buf_init(&job->in.code);
+	api__fn_input_init(&in);
 	if (ct && ct->len >= 16 && strncasecmp(ct->ptr, "application/json", 16) == 0)
-		r = parse_json_body(req, &job->in, &job->err);
+		r = parse_json_body(req, &in, &err);
 	else
-		r = parse_raw_body(req, &job->in, &job->err);
+		r = parse_raw_body(req, &in, &err);
 	if (r == 0)
-		r = build_config(c->api, name, &job->in, invoke_fn_get(c->api->invoke, name),
-				 &job->fn, &job->err);
-	if (r < 0) {
-		api__error(req, r, job->err.msg);
-		job_free(job);
-		return;
-	}
-	/* Unpacking a 50 MB archive takes a while: never on the loop. */
-	job->work.data = job;
-	c->api->unpacking++;
-	r = uv_queue_work(c->api->loop, &job->work, unpack_work, unpack_done);
-	if (r < 0) {
-		c->api->unpacking--;
-		api__error(req, EIO, "cannot queue the unpack");
-		job_free(job);
-	}
+		r = api__fn_submit(c->api, req, name, &in, API_PUT_ANY, NULL, NULL, &err);
+	if (r < 0)
+		api__error(req, r, err.msg);
+	api__fn_input_release(&in);
+	free(name);
 }
 
 void
@@ -394,7 +434,7 @@ api__fn_get(struct api_call *c)
 		return;
 	fn = invoke_fn_get(c->api->invoke, name);
 	if (fn) {
-		api__reply_json(c->req, 200, fn_json(fn));
+		api__reply_json(c->req, 200, api__fn_json(fn));
 	} else {
 		snprintf(msg, sizeof(msg), "function '%s' does not exist", name);
 		api__error(c->req, ENOENT, msg);
@@ -405,7 +445,7 @@ api__fn_get(struct api_call *c)
 static int
 list_one(const struct fn_config *fn, void *data)
 {
-	json_array_append_new(data, fn_json(fn));
+	json_array_append_new(data, api__fn_json(fn));
 	return 0;
 }
 
@@ -423,31 +463,41 @@ api__fn_list(struct api_call *c)
 	api__reply_json(c->req, 200, json_pack("{s:o}", "functions", arr));
 }
 
+int
+api__fn_remove(struct api *api, const char *name, struct err *err)
+{
+	const struct fn_config *fn = invoke_fn_get(api->invoke, name);
+	char *sha = fn ? xstrdup(fn->code_sha256) : NULL;
+	struct err gc = ERR_INIT;
+
+	if (store_fn_delete(api->store, name, err) < 0) {
+		free(sha);
+		return -err->code;
+	}
+	invoke_fn_remove(api->invoke, name);
+	/* Code no function or version references any more is garbage. Instances
+	 * still running it hold their bind mounts, so removing the tree is safe.
+	 * An unpack in flight may be about to reuse this very tree: leave it then
+	 * (it is collected at the next delete of its last user). Versions of the
+	 * function went with it; their code (when it differs from $LATEST's) is
+	 * left for a later collection. */
+	if (sha && api->unpacking == 0 && store_code_in_use(api->store, sha, &gc) == 0)
+		code_remove(api->code_root, sha, &gc);
+	free(sha);
+	return 0;
+}
+
 void
 api__fn_delete(struct api_call *c)
 {
-	char *name = api__name(c), *sha = NULL;
-	const struct fn_config *fn;
+	char *name = api__name(c);
 	struct err err = ERR_INIT;
 
 	if (!name)
 		return;
-	fn = invoke_fn_get(c->api->invoke, name);
-	if (fn)
-		sha = xstrdup(fn->code_sha256);
-	if (store_fn_delete(c->api->store, name, &err) < 0) {
+	if (api__fn_remove(c->api, name, &err) < 0)
 		api__error(c->req, err.code, err.msg);
-		goto out;
-	}
-	invoke_fn_remove(c->api->invoke, name);
-	/* Code no function references any more is garbage. Instances still
-	 * running it hold their bind mounts, so removing the tree is safe. An
-	 * unpack in flight may be about to reuse this very tree: leave it then
-	 * (it is collected at the next delete of its last user). */
-	if (sha && c->api->unpacking == 0 && store_code_in_use(c->api->store, sha, &err) == 0)
-		code_remove(c->api->code_root, sha, &err);
-	http_reply(c->req, 204, NULL, 0, NULL, 0);
-out:
-	free(sha);
+	else
+		http_reply(c->req, 204, NULL, 0, NULL, 0);
 	free(name);
 }

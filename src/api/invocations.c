@@ -1,19 +1,65 @@
 /*
  * POST /v1/functions/{name}/invoke: synchronous (RequestResponse, the default)
- * or asynchronous (Event) invocation, with Lambda's headers and limits.
+ * or asynchronous (Event) invocation, with Lambda's headers and limits. The
+ * name may carry a qualifier ("hello:live", "hello:3"), or ?qualifier= may.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api-internal.h"
 #include "lib/banned.h"
 
+void
+api__b64_encode(struct str in, struct buf *out)
+{
+	size_t start = out->len;
+	int n;
+
+	buf_grow(out, (in.len + 2) / 3 * 4);
+	n = EVP_EncodeBlock((unsigned char *)out->ptr + start, (const unsigned char *)in.ptr,
+			    (int)in.len);
+	buf_setlen(out, start + (size_t)n);
+}
+
+int
+api__invoke_input(struct http_request *req, bool async, struct str *payload, char **client_ctx,
+		  struct err *err)
+{
+	const struct str *cc = http_header_get(req, "x-amz-client-context");
+	unsigned limit = async ? INVOKE_MAX_ASYNC_PAYLOAD : INVOKE_MAX_SYNC_PAYLOAD;
+	json_error_t jerr;
+	json_t *check;
+
+	*client_ctx = NULL;
+	*payload = str_from(req->body.ptr, req->body.len);
+	if (payload->len > limit)
+		return err_setmsg(err, EFBIG, "request payload is %zu bytes, over the %u-byte limit "
+				  "for %s invocations", payload->len, limit,
+				  async ? "asynchronous" : "synchronous");
+	if (payload->len == 0)
+		*payload = STR_LIT("{}");
+	/* The event reaches handlers as JSON; reject what they could not parse. */
+	check = json_loadb(payload->ptr, payload->len, JSON_DECODE_ANY, &jerr);
+	if (!check)
+		return err_setmsg(err, EBADMSG, "could not parse request body into json: %s",
+				  jerr.text);
+	json_decref(check);
+	if (cc) {
+		if (cc->len > 3583)
+			return err_setmsg(err, EINVAL, "X-Amz-Client-Context is over 3583 bytes");
+		*client_ctx = str_dup(*cc);
+	}
+	return 0;
+}
+
 static void
 sync_done(const struct invoke_result *r, void *data)
 {
 	struct http_request *req = data;
 	struct http_header h[5];
+	struct buf tail = BUF_INIT;
 	size_t n = 0;
 
 	if (r->status == 429) {
@@ -37,7 +83,59 @@ sync_done(const struct invoke_result *r, void *data)
 	if (r->function_error)
 		h[n++] = (struct http_header){ STR_LIT("X-Amz-Function-Error"),
 					       str_cstr(r->function_error) };
+	if (r->log_tail.ptr) {
+		api__b64_encode(r->log_tail, &tail);
+		h[n++] = (struct http_header){ STR_LIT("X-Amz-Log-Result"),
+					       str_from(tail.ptr, tail.len) };
+	}
 	http_reply(req, r->status, h, n, r->body.ptr, r->body.len);
+	buf_release(&tail);
+}
+
+/* "name" or "name:qualifier" from the path, and ?qualifier=; replies 400 and
+ * returns -1 when bad. */
+static int
+qualified_name(struct api_call *c, char **name, char **qualifier)
+{
+	struct str raw = http_param(&c->params, "name");
+	char *full = NULL, *colon, *q;
+	struct err err = ERR_INIT;
+	uint32_t v;
+
+	*name = *qualifier = NULL;
+	if (http_pct_decode(raw, &full) < 0) {
+		api__error(c->req, EINVAL, "invalid function name");
+		return -1;
+	}
+	colon = strchr(full, ':');
+	q = http_query_get(c->req, "qualifier");
+	if (colon) {
+		*colon = '\0';
+		if (q && strcmp(q, colon + 1) != 0) {
+			api__error(c->req, EINVAL, "the qualifier in the name and ?qualifier= differ");
+			goto bad;
+		}
+		free(q);
+		q = xstrdup(colon + 1);
+	}
+	if (!api__fn_name_ok(full)) {
+		api__error(c->req, EINVAL,
+			   "invalid function name: use 1 to 64 letters, digits, '-' or '_'");
+		goto bad;
+	}
+	if (q && api__version_parse(q, &v, &err) < 0 && api__alias_name_check(q, &err) < 0) {
+		err_setmsg(&err, EINVAL, "invalid qualifier '%s': use $LATEST, a version number "
+			   "or an alias name", q);
+		api__error(c->req, EINVAL, err.msg);
+		goto bad;
+	}
+	*name = full;
+	*qualifier = q;
+	return 0;
+bad:
+	free(q);
+	free(full);
+	return -1;
 }
 
 void
@@ -45,16 +143,14 @@ api__invoke(struct api_call *c)
 {
 	struct http_request *req = c->req;
 	const struct str *type = http_header_get(req, "x-amz-invocation-type");
-	const struct str *cc = http_header_get(req, "x-amz-client-context");
+	const struct str *logtype = http_header_get(req, "x-amz-log-type");
+	struct invoke_request rq = { 0 };
 	struct err err = ERR_INIT;
-	char *name = api__name(c), *client_ctx = NULL, rid[37], msg[320];
-	const char *payload = req->body.ptr;
-	size_t len = req->body.len;
+	char *name, *qualifier, *client_ctx = NULL, *full = NULL, rid[37];
+	struct str payload;
 	bool async = false;
-	json_error_t jerr;
-	json_t *check;
 
-	if (!name)
+	if (qualified_name(c, &name, &qualifier) < 0)
 		return;
 	if (type && str_caseeqs(*type, "Event")) {
 		async = true;
@@ -62,48 +158,38 @@ api__invoke(struct api_call *c)
 		api__error(req, EINVAL, "X-Amz-Invocation-Type must be RequestResponse or Event");
 		goto out;
 	}
-	if (len > (async ? INVOKE_MAX_ASYNC_PAYLOAD : INVOKE_MAX_SYNC_PAYLOAD)) {
-		snprintf(msg, sizeof(msg), "request payload is %zu bytes, over the %u-byte limit for %s "
-			 "invocations", len, async ? INVOKE_MAX_ASYNC_PAYLOAD : INVOKE_MAX_SYNC_PAYLOAD,
-			 async ? "asynchronous" : "synchronous");
-		api__error(req, EFBIG, msg);
+	if (logtype && !str_caseeqs(*logtype, "None") && !str_caseeqs(*logtype, "Tail")) {
+		api__error(req, EINVAL, "X-Amz-Log-Type must be None or Tail");
 		goto out;
 	}
-	if (len == 0) {
-		payload = "{}";
-		len = 2;
-	}
-	/* The event reaches handlers as JSON; reject what they could not parse. */
-	check = json_loadb(payload, len, JSON_DECODE_ANY, &jerr);
-	if (!check) {
-		snprintf(msg, sizeof(msg), "could not parse request body into json: %s", jerr.text);
-		api__error(req, EINVAL, msg);
+	if (api__invoke_input(req, async, &payload, &client_ctx, &err) < 0) {
+		api__error(req, err.code, err.msg);
 		goto out;
-	}
-	json_decref(check);
-	if (cc) {
-		if (cc->len > 3583) {
-			api__error(req, EINVAL, "X-Amz-Client-Context is over 3583 bytes");
-			goto out;
-		}
-		client_ctx = str_dup(*cc);
 	}
 	if (async) {
-		if (invoke_async(c->api->invoke, name, payload, len, rid, &err) < 0) {
+		full = qualifier ? xasprintf("%s:%s", name, qualifier) : xstrdup(name);
+		if (invoke_async(c->api->invoke, full, payload.ptr, payload.len, rid, &err) < 0) {
 			api__error(req, err.code, err.msg);
 		} else {
 			struct http_header h = { STR_LIT("X-Amz-Request-Id"), str_cstr(rid) };
 			char body[80];
 			int n = snprintf(body, sizeof(body), "{\"requestId\":\"%s\"}", rid);
 
-			h.value = str_cstr(rid);
 			http_reply(req, 202, &h, 1, body, (size_t)n);
 		}
 		goto out;
 	}
-	if (invoke_sync(c->api->invoke, name, payload, len, client_ctx, sync_done, req, &err) < 0)
+	rq.name = name;
+	rq.qualifier = qualifier;
+	rq.payload = payload.ptr;
+	rq.len = payload.len;
+	rq.client_context = client_ctx;
+	rq.log_tail = logtype && str_caseeqs(*logtype, "Tail");
+	if (invoke_call(c->api->invoke, &rq, sync_done, req, &err) < 0)
 		api__error(req, err.code, err.msg);
 out:
+	free(full);
 	free(client_ctx);
+	free(qualifier);
 	free(name);
 }

@@ -31,6 +31,10 @@ static const struct cli_command commands[] = {
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
 	{ "stats",  cli__cmd_stats,  "show a function's invocation counters and durations" },
 	{ "doctor", cli__cmd_doctor, "show what this host supports and which limits are enforced" },
+	{ "publish", cli__cmd_publish, "publish the function's code and settings as a new version" },
+	{ "versions", cli__cmd_versions, "list a function's published versions" },
+	{ "alias",  cli__cmd_alias,  "point an alias at a version (NAME ALIAS VERSION), or list them" },
+	{ "credentials", cli__cmd_credentials, "print the AWS access key pair for the Lambda API" },
 };
 
 static void

@@ -41,6 +41,10 @@ int cli__cmd_events(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_ps(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_stats(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_doctor(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_publish(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_versions(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_alias(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_credentials(int argc, char **argv, const struct cli_global *global);
 
 /*
  * getopt_long() with hearth's messages. `shortopts` must start with ':' so

@@ -21,10 +21,11 @@
 #define PAYLOAD_READ_MAX ((size_t)64 << 20)
 
 static const char invoke_usage[] =
-	"usage: hearth invoke NAME [--payload JSON|@FILE|-] [--async] [--data DIR]\n"
+	"usage: hearth invoke NAME[:QUALIFIER] [--payload JSON|@FILE|-] [--async] [--data DIR]\n"
 	"\n"
 	"Calls the function and prints its response on stdout. If the function fails,\n"
-	"prints its error on stderr and exits 1.\n"
+	"prints its error on stderr and exits 1. NAME:3 calls published version 3,\n"
+	"NAME:ALIAS the version the alias points at.\n"
 	"\n"
 	"   -p, --payload JSON  the event: JSON text, @FILE to read it from FILE, or - for\n"
 	"                       standard input (default {})\n"
@@ -57,6 +58,31 @@ load_payload(const char *arg, struct buf *out, struct err *err)
 				  "the payload is not valid JSON: %s (line %d, column %d)",
 				  jerr.text, jerr.line, jerr.column);
 	json_decref(j);
+	return 0;
+}
+
+/* NAME, NAME:VERSION or NAME:ALIAS; the daemon checks the qualifier. */
+static int
+target(int argc, char **argv, const char **name)
+{
+	char fn[65];
+	const char *colon;
+	size_t n;
+
+	if (argc - optind != 1)
+		return cli__usage_error(argv[0], argc - optind ? "'invoke' takes one NAME[:QUALIFIER]"
+							       : "'invoke' needs a function NAME");
+	colon = strchr(argv[optind], ':');
+	n = colon ? (size_t)(colon - argv[optind]) : strlen(argv[optind]);
+	if (n >= sizeof(fn) || (colon && !colon[1]))
+		return cli__usage_error(argv[0], "invalid function name '%s'", argv[optind]);
+	memcpy(fn, argv[optind], n);
+	fn[n] = '\0';
+	if (!cli__name_valid(fn))
+		return cli__usage_error(argv[0],
+					"invalid function name '%s': use 1 to 64 letters, digits, "
+					"'-' or '_'", fn);
+	*name = argv[optind];
 	return 0;
 }
 
@@ -138,7 +164,7 @@ cli__cmd_invoke(int argc, char **argv, const struct cli_global *global)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	r = cli__positional(argc, argv, 1, &name);
+	r = target(argc, argv, &name);
 	if (r)
 		return r;
 	if (load_payload(payload_arg, &payload, &err) < 0) {

@@ -274,6 +274,8 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	free(path);
 	if (r < 0)
 		return r;
+	if (api_credentials_load(&d->api, d->data_dir, err) < 0)
+		return -err->code;
 	path = xasprintf("%s/hearth.db", d->data_dir);
 	umask(077);	/* the database and its WAL are the daemon's alone */
 	r = store_open(&d->store, path, err);

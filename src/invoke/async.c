@@ -23,6 +23,9 @@
 #define ASYNC_CONCURRENCY 16
 /* How often to look at the store when nothing is known to be due. */
 #define ASYNC_IDLE_POLL_MS 30000
+/* A throttled event waits and tries again; after this age it fails. */
+#define THROTTLE_RETRY_MS 1000
+#define THROTTLE_MAX_AGE_MS (6ull * 3600 * 1000)
 
 struct async_run {
 	struct invoke_service *svc;
@@ -97,16 +100,28 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 {
 	struct async_run *run = xcalloc(1, sizeof(*run));
 	struct err err = ERR_INIT;
+	int r;
 
 	run->svc = svc;
 	run->id = ev->id;
 	run->attempts = ev->attempts;
 	run->function = xstrdup(ev->function);
 	svc->async_running++;
-	if (invoke__start(svc, ev->function, ev->request_id, ev->payload.ptr, ev->payload.len, NULL,
-			  run_done, run, &err) < 0) {
+	r = invoke__start(svc, ev->function, ev->request_id, ev->payload.ptr, ev->payload.len,
+			  NULL, run_done, run, &err);
+	if (r < 0) {
 		svc->async_running--;
-		record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
+		/* A throttle is not the function's failure: Lambda keeps such an
+		 * event and tries again with backoff, for up to six hours. */
+		if (r == -EBUSY && clock_wall_ms() - ev->created_ms < THROTTLE_MAX_AGE_MS) {
+			uint64_t delay = MIN(THROTTLE_RETRY_MS << MIN(ev->attempts, 8), 300000);
+
+			record(store_event_retry(svc->store, ev->id, ev->attempts,
+						 clock_wall_ms() + delay, err.msg, &err), &err);
+		} else {
+			record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err),
+			       &err);
+		}
 		free(run->function);
 		free(run);
 	}
@@ -148,8 +163,16 @@ int
 invoke_async(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 	     char request_id[37], struct err *err)
 {
-	if (!invoke__fn(svc, name))
-		return err_setmsg(err, ENOENT, "function '%s' does not exist", name);
+	const char *colon = strchr(name, ':');
+	char *bare = colon ? xstrndup(name, (size_t)(colon - name)) : NULL;
+	const struct fn_config *cfg;
+
+	/* Check the qualifier now so the caller hears of a typo; the event is
+	 * resolved again when it runs (an alias may have moved by then, as on Lambda). */
+	cfg = invoke_resolve(svc, bare ? bare : name, colon ? colon + 1 : NULL, err);
+	free(bare);
+	if (!cfg)
+		return -err->code;
 	id_uuid(request_id);
 	if (store_event_add(svc->store, request_id, name, payload, len, clock_wall_ms(), err) < 0)
 		return err_wrap(err, "cannot queue the event");

@@ -60,18 +60,76 @@ stamp(struct buf *b)
 	buf_addch(b, '\t');
 }
 
+/* A call's tail keeps at least its last TAIL_KEEP bytes; trimming only when it
+ * doubles keeps the copying amortised. */
+#define TAIL_KEEP 4096
+
+static void
+tail_add(struct buf *tail, const char *text, size_t len)
+{
+	if (!tail)
+		return;
+	buf_add(tail, text, len);
+	if (tail->len > 2 * TAIL_KEEP)
+		buf_consume(tail, tail->len - TAIL_KEEP);
+}
+
+static void
+log_linev(struct invoke_service *svc, const char *name, struct buf *tail, const char *fmt,
+	  va_list ap)
+{
+	struct buf b = BUF_INIT;
+	size_t text;
+
+	stamp(&b);
+	text = b.len;
+	buf_vaddf(&b, fmt, ap);
+	buf_addch(&b, '\n');
+	emit(svc, name, &b);
+	tail_add(tail, b.ptr + text, b.len - text);
+	buf_release(&b);
+}
+
 void
 invoke__log_line(struct invoke_service *svc, const char *name, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
-	stamp(&b);
 	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
+	log_linev(svc, name, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void
+invoke__log_line_tail(struct invoke_service *svc, const char *name, struct buf *tail,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_linev(svc, name, tail, fmt, ap);
+	va_end(ap);
+}
+
+void
+invoke__log_raw_tail(struct invoke_service *svc, const char *name, const char *request_id,
+		     struct buf *tail, struct str line)
+{
+	struct buf b = BUF_INIT;
+	size_t i, text;
+
+	stamp(&b);
+	if (request_id) {
+		buf_adds(&b, request_id);
+		buf_addch(&b, '\t');
+	}
+	text = b.len;
+	/* A stray newline or NUL would break the one-line-per-entry format. */
+	for (i = 0; i < line.len; i++)
+		buf_addch(&b, line.ptr[i] == '\n' || line.ptr[i] == '\0' ? ' ' : line.ptr[i]);
 	buf_addch(&b, '\n');
 	emit(svc, name, &b);
+	tail_add(tail, b.ptr + text, b.len - text);
 	buf_release(&b);
 }
 
@@ -79,20 +137,7 @@ void
 invoke__log_raw(struct invoke_service *svc, const char *name, const char *request_id,
 		struct str line)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	stamp(&b);
-	if (request_id) {
-		buf_adds(&b, request_id);
-		buf_addch(&b, '\t');
-	}
-	/* A stray newline or NUL would break the one-line-per-entry format. */
-	for (i = 0; i < line.len; i++)
-		buf_addch(&b, line.ptr[i] == '\n' || line.ptr[i] == '\0' ? ' ' : line.ptr[i]);
-	buf_addch(&b, '\n');
-	emit(svc, name, &b);
-	buf_release(&b);
+	invoke__log_raw_tail(svc, name, request_id, NULL, line);
 }
 
 int

@@ -14,11 +14,24 @@ struct fn_stats {
 	size_t ndur, next;
 };
 
+/* A published version: its snapshot and its own pool handle, so instances of
+ * version 3 never serve $LATEST or version 4. */
+struct fn_version {
+	char key[12];		/* "3": the key in fn_entry.versions */
+	struct fn_config cfg;
+	struct pool_fn *pf;	/* created on first call */
+};
+
 struct fn_entry {
 	struct fn_stats stats;
 	struct fn_config cfg;
 	struct pool_fn *pf;	/* instances of cfg.revision; created on first call */
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line */
+	struct map versions;	/* "3" -> struct fn_version */
+	struct map aliases;	/* alias name -> struct fn_alias */
+	int64_t reserved;	/* reserved concurrency, -1 for none */
+	size_t inflight;	/* calls of any version in flight, counted against reserved */
+	uint64_t gen;		/* unique per entry: a call decrements only its own entry */
 };
 
 struct invocation;
@@ -30,6 +43,7 @@ struct invoke_service {
 	struct invoke_config cfg;
 	char *log_dir;
 	struct map fns;			/* name -> struct fn_entry */
+	uint64_t fn_gen;		/* last fn_entry.gen handed out */
 	struct invocation *inflight;	/* doubly linked */
 	size_t ninflight;
 	bool draining;
@@ -42,6 +56,16 @@ struct invoke_service {
 /* registry.c */
 struct fn_entry *invoke__fn(struct invoke_service *svc, const char *name);
 struct pool_fn *invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe);
+/* The pool handle for a resolved configuration: $LATEST's (cfg == &fe->cfg) or a
+ * version's. */
+struct pool_fn *invoke__pool_fn_for(struct invoke_service *svc, struct fn_entry *fe,
+				    const struct fn_config *cfg);
+/* Finds the configuration "name[:qualifier]" runs: $LATEST, a version or an
+ * alias's target. *fe and *cfg are borrowed from the registry. -ENOENT (with a
+ * message) when the function, version or alias is unknown; -EINVAL for a
+ * malformed qualifier. */
+int invoke__resolve(struct invoke_service *svc, const char *name, const char *qualifier,
+		    struct fn_entry **fe, const struct fn_config **cfg, struct err *err);
 void invoke__registry_release(struct invoke_service *svc);
 int invoke__load(struct invoke_service *svc, struct err *err);
 
@@ -50,6 +74,12 @@ void invoke__log_line(struct invoke_service *svc, const char *name, const char *
 	FORMAT(3, 4);
 void invoke__log_raw(struct invoke_service *svc, const char *name, const char *request_id,
 		     struct str line);
+/* The same, also appending the line's text (without time or request id, as
+ * Lambda's LogResult shows it) to tail when it is not NULL. */
+void invoke__log_line_tail(struct invoke_service *svc, const char *name, struct buf *tail,
+			   const char *fmt, ...) FORMAT(4, 5);
+void invoke__log_raw_tail(struct invoke_service *svc, const char *name, const char *request_id,
+			  struct buf *tail, struct str line);
 
 /* async.c */
 int invoke__async_start(struct invoke_service *svc, struct err *err);
@@ -62,6 +92,9 @@ void invoke__async_free(struct invoke_service *svc);
 int invoke__start(struct invoke_service *svc, const char *name, const char *request_id,
 		  const void *payload, size_t len, const char *client_context,
 		  invoke_done_fn *done, void *data, struct err *err);
+int invoke__start_request(struct invoke_service *svc, const struct invoke_request *rq,
+			  const char *request_id, invoke_done_fn *done, void *data,
+			  struct err *err);
 
 /* invoke.c: the pool's hooks */
 extern const struct pool_hooks invoke__pool_hooks;

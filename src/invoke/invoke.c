@@ -28,7 +28,12 @@ struct invocation {
 	struct pool_call call;		/* first: the pool hands back &inv->call */
 	struct invoke_service *svc;
 	char request_id[37];
-	char *name;
+	char *name;		/* the function's name, without qualifier */
+	char *qualifier;	/* as the caller gave it (for the invoked ARN), or NULL */
+	char version[12];	/* what runs: "$LATEST" or "3" */
+	uint64_t fe_gen;	/* the registry entry whose inflight count this call holds */
+	struct buf tail;	/* the call's log lines, when the caller asked for them */
+	bool want_tail;
 	uint32_t memory_mb, timeout_s;
 	struct buf payload;
 	char *client_context;
@@ -39,6 +44,9 @@ struct invocation {
 	void *data;
 	struct invocation *prev, *next;
 };
+
+/* Where a call's log lines also go: its tail, if the caller asked for one. */
+#define TAIL(inv) ((inv)->want_tail ? &(inv)->tail : NULL)
 
 static struct invocation *
 from_call(struct pool_call *c)
@@ -54,6 +62,8 @@ inv_closed(uv_handle_t *h)
 	buf_release(&inv->call.frame);
 	buf_release(&inv->payload);
 	free(inv->client_context);
+	buf_release(&inv->tail);
+	free(inv->qualifier);
 	free(inv->name);
 	free(inv);
 }
@@ -93,8 +103,8 @@ write_report(struct invocation *inv, uint64_t end_ns, uint64_t peak_bytes)
 		billed_ms = 1;
 	if (inv->init_ns)
 		snprintf(init, sizeof(init), "\tInit Duration: %.2f ms", (double)inv->init_ns / 1e6);
-	invoke__log_line(svc, inv->name, "END RequestId: %s", inv->request_id);
-	invoke__log_line(svc, inv->name,
+	invoke__log_line_tail(svc, inv->name, TAIL(inv), "END RequestId: %s", inv->request_id);
+	invoke__log_line_tail(svc, inv->name, TAIL(inv),
 			 "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %llu ms\t"
 			 "Memory Size: %u MB\tMax Memory Used: %llu MB%s",
 			 inv->request_id, (double)dur_ns / 1e6, (unsigned long long)billed_ms,
@@ -184,6 +194,7 @@ static void
 finish(struct invocation *inv, const char *function_error, struct str body, uint64_t peak)
 {
 	struct invoke_result r = { 0 };
+	struct fn_entry *fe;
 
 	if (inv->finished)
 		return;
@@ -192,11 +203,20 @@ finish(struct invocation *inv, const char *function_error, struct str body, uint
 	if (inv->dispatched)
 		write_report(inv, clock_mono_ns(), peak);
 	count(inv, function_error != NULL);
+	/* The entry may have been deleted, or deleted and made anew, meanwhile. */
+	fe = invoke__fn(inv->svc, inv->name);
+	if (fe && fe->gen == inv->fe_gen && fe->inflight)
+		fe->inflight--;
 	r.status = 200;
 	r.function_error = function_error;
 	r.body = body;
 	r.request_id = inv->request_id;
-	r.executed_version = "$LATEST";
+	r.executed_version = inv->version;
+	if (inv->want_tail) {
+		size_t n = MIN(inv->tail.len, (size_t)4096);
+
+		r.log_tail = str_from(inv->tail.ptr + inv->tail.len - n, n);
+	}
 	unlink_inflight(inv);
 	inv->done(&r, inv->data);
 	uv_close((uv_handle_t *)&inv->timer, inv_closed);
@@ -213,8 +233,9 @@ timer_fired(uv_timer_t *t)
 	clock_iso8601(clock_wall_ms(), ts);
 	inv->timed_out = inv->dispatched;
 	if (inv->dispatched) {
-		invoke__log_line(inv->svc, inv->name, "%s Task timed out after %u.00 seconds",
-				 inv->request_id, inv->timeout_s);
+		invoke__log_line_tail(inv->svc, inv->name, TAIL(inv),
+				      "%s Task timed out after %u.00 seconds", inv->request_id,
+				      inv->timeout_s);
 		error_json(&body, "Sandbox.Timedout", "%s %s Task timed out after %u.00 seconds", ts,
 			   inv->request_id, inv->timeout_s);
 	} else {
@@ -243,13 +264,15 @@ throttled(struct invocation *inv, const char *reason)
 	uv_timer_stop(&inv->timer);
 	if (fe)
 		fe->stats.throttles++;
+	if (fe && fe->gen == inv->fe_gen && fe->inflight)
+		fe->inflight--;
 	error_json(&body, "TooManyRequestsException", "Rate exceeded: function '%s' has no "
 		   "capacity left (%s)", inv->name, reason);
 	r.status = 429;
 	r.throttle_reason = reason;
 	r.body = str_from(body.ptr, body.len);
 	r.request_id = inv->request_id;
-	r.executed_version = "$LATEST";
+	r.executed_version = inv->version;
 	unlink_inflight(inv);
 	inv->done(&r, inv->data);
 	buf_release(&body);
@@ -268,8 +291,10 @@ hook_dispatched(struct pool_call *c, uint64_t init_ns)
 	inv->dispatch_ns = clock_mono_ns();
 	inv->init_ns = init_ns;
 	deadline_ms = clock_wall_ms() + (uint64_t)inv->timeout_s * 1000;
-	snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:000000000000:function:%s", inv->svc->cfg.region,
-		 inv->name);
+	/* The ARN as the caller named the function: with its alias or version. */
+	snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:000000000000:function:%s%s%s",
+		 inv->svc->cfg.region, inv->name, inv->qualifier ? ":" : "",
+		 inv->qualifier ? inv->qualifier : "");
 	buf_reset(&c->frame);
 	start = relay_begin(&c->frame, RELAY_INVOKE);
 	relay_puts(&c->frame, RELAY_T_ID, inv->request_id);
@@ -280,7 +305,8 @@ hook_dispatched(struct pool_call *c, uint64_t init_ns)
 		relay_puts(&c->frame, RELAY_T_CLIENT_CTX, inv->client_context);
 	relay_put(&c->frame, RELAY_T_BODY, inv->payload.ptr, inv->payload.len);
 	relay_end(&c->frame, start);
-	invoke__log_line(inv->svc, inv->name, "START RequestId: %s Version: $LATEST", inv->request_id);
+	invoke__log_line_tail(inv->svc, inv->name, TAIL(inv), "START RequestId: %s Version: %s",
+			      inv->request_id, inv->version);
 	uv_timer_start(&inv->timer, timer_fired, (uint64_t)inv->timeout_s * 1000, 0);
 }
 
@@ -313,8 +339,8 @@ hook_done(struct pool_call *c, const struct pool_result *r)
 		throttled(inv, r->reason);
 		break;
 	case POOL_DIED:
-		invoke__log_line(inv->svc, inv->name, "RequestId: %s Error: %s", inv->request_id,
-				 r->reason);
+		invoke__log_line_tail(inv->svc, inv->name, TAIL(inv), "RequestId: %s Error: %s",
+				      inv->request_id, r->reason);
 		error_json(&body, r->oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
 			   "RequestId: %s Error: %s", inv->request_id, r->reason);
 		finish(inv, "Unhandled", str_from(body.ptr, body.len), r->mem_peak_bytes);
@@ -327,8 +353,11 @@ hook_done(struct pool_call *c, const struct pool_result *r)
 static void
 hook_log(void *data, const char *fn_name, struct pool_call *c, int stream, struct str line)
 {
+	struct invocation *inv = c ? from_call(c) : NULL;
+
 	(void)stream;
-	invoke__log_raw(data, fn_name, c ? from_call(c)->request_id : NULL, line);
+	invoke__log_raw_tail(data, fn_name, inv ? inv->request_id : NULL, inv ? TAIL(inv) : NULL,
+			     line);
 }
 
 const struct pool_hooks invoke__pool_hooks = {
@@ -345,18 +374,61 @@ invoke_sync(struct invoke_service *svc, const char *name, const void *payload, s
 }
 
 int
+invoke_call(struct invoke_service *svc, const struct invoke_request *rq, invoke_done_fn *done,
+	    void *data, struct err *err)
+{
+	return invoke__start_request(svc, rq, NULL, done, data, err);
+}
+
+int
 invoke__start(struct invoke_service *svc, const char *name, const char *request_id,
 	      const void *payload, size_t len, const char *client_context, invoke_done_fn *done,
 	      void *data, struct err *err)
 {
-	struct fn_entry *fe = invoke__fn(svc, name);
-	struct invocation *inv;
+	struct invoke_request rq = {
+		.name = name, .payload = payload, .len = len, .client_context = client_context,
+	};
 
-	if (!fe)
-		return err_setmsg(err, ENOENT, "function '%s' does not exist", name);
-	if (svc->draining)
+	return invoke__start_request(svc, &rq, request_id, done, data, err);
+}
+
+int
+invoke__start_request(struct invoke_service *svc, const struct invoke_request *rq,
+		      const char *request_id, invoke_done_fn *done, void *data, struct err *err)
+{
+	const char *colon = rq->qualifier ? NULL : strchr(rq->name, ':');
+	char *name = colon ? xstrndup(rq->name, (size_t)(colon - rq->name)) : xstrdup(rq->name);
+	const char *qualifier = colon ? colon + 1 : rq->qualifier;
+	const struct fn_config *cfg;
+	struct invocation *inv;
+	struct fn_entry *fe;
+
+	if (invoke__resolve(svc, name, qualifier, &fe, &cfg, err) < 0) {
+		free(name);
+		return -err->code;
+	}
+	if (svc->draining) {
+		free(name);
 		return err_setmsg(err, EAGAIN, "the platform is shutting down");
+	}
+	/* Reserved concurrency is both a guarantee and a cap (Lambda's): over it,
+	 * the caller gets a 429, never a queue. */
+	if (fe->reserved >= 0 && fe->inflight >= (uint64_t)fe->reserved) {
+		err_setmsg(err, EBUSY, "Rate Exceeded: function '%s' is at its reserved "
+			   "concurrency (%lld)", name, (long long)fe->reserved);
+		free(name);
+		return -EBUSY;
+	}
+	fe->inflight++;
 	inv = xcalloc(1, sizeof(*inv));
+	inv->fe_gen = fe->gen;
+	inv->qualifier = qualifier && *qualifier ? xstrdup(qualifier) : NULL;
+	if (cfg->version)
+		snprintf(inv->version, sizeof(inv->version), "%u", cfg->version);
+	else
+		snprintf(inv->version, sizeof(inv->version), "$LATEST");
+	buf_init(&inv->tail);
+	inv->want_tail = rq->log_tail;
 	inv->svc = svc;
 	if (request_id)
 		snprintf(inv->request_id, sizeof(inv->request_id), "%s", request_id);
@@ -364,12 +436,12 @@ invoke__start(struct invoke_service *svc, const char *name, const char *request_
 		id_uuid(inv->request_id);
 	inv->call.request_id = inv->request_id;
 	buf_init(&inv->call.frame);
-	inv->name = xstrdup(name);
-	inv->memory_mb = fe->cfg.memory_mb;
-	inv->timeout_s = fe->cfg.timeout_s;
+	inv->name = name;
+	inv->memory_mb = cfg->memory_mb;
+	inv->timeout_s = cfg->timeout_s;
 	buf_init(&inv->payload);
-	buf_add(&inv->payload, payload, len);
-	inv->client_context = client_context ? xstrdup(client_context) : NULL;
+	buf_add(&inv->payload, rq->payload, rq->len);
+	inv->client_context = rq->client_context ? xstrdup(rq->client_context) : NULL;
 	inv->done = done;
 	inv->data = data;
 	inv->submit_ns = clock_mono_ns();
@@ -381,7 +453,7 @@ invoke__start(struct invoke_service *svc, const char *name, const char *request_
 	svc->inflight = inv;
 	svc->ninflight++;
 	uv_timer_start(&inv->timer, timer_fired, INIT_TIMEOUT_MS, 0);
-	pool_submit(invoke__pool_fn(svc, fe), &inv->call);
+	pool_submit(invoke__pool_fn_for(svc, fe, cfg), &inv->call);
 	return 0;
 }
 

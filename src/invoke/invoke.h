@@ -50,6 +50,7 @@ struct invoke_result {
 	struct str body;		/* the function's answer or the error JSON; valid in the callback */
 	const char *request_id;
 	const char *executed_version;
+	struct str log_tail;		/* last 4 KB of the call's log when asked for (log_tail) */
 };
 
 typedef void invoke_done_fn(const struct invoke_result *r, void *data);
@@ -76,8 +77,40 @@ int invoke_runtime_check(struct invoke_service *svc, const char *runtime, struct
 int invoke_sync(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 		const char *client_context, invoke_done_fn *done, void *data, struct err *err);
 
-/* Commits an event for name and schedules it. Fills request_id (37 bytes).
- * The event is durable when this returns 0. */
+/* One synchronous call with every option. name may carry a qualifier
+ * ("name:3", "name:live") unless qualifier is given. */
+struct invoke_request {
+	const char *name;
+	const char *qualifier;		/* NULL, "$LATEST", a version number or an alias */
+	const void *payload;		/* copied */
+	size_t len;
+	const char *client_context;	/* base64 JSON, or NULL */
+	bool log_tail;			/* collect the call's log lines for invoke_result.log_tail */
+};
+
+/* As invoke_sync(); -ENOENT for an unknown function, version or alias, -EBUSY
+ * when the function is at its reserved concurrency (Lambda's 429). */
+int invoke_call(struct invoke_service *svc, const struct invoke_request *rq,
+		invoke_done_fn *done, void *data, struct err *err);
+
+/* The configuration "name[:qualifier]" would run (borrowed from the registry,
+ * valid until the next change to it), or NULL with err filled. */
+const struct fn_config *invoke_resolve(struct invoke_service *svc, const char *name,
+				       const char *qualifier, struct err *err);
+
+/* Registry of versions, aliases and reservations, kept in step with the store
+ * by the API after each committed change. Arguments are copied. */
+void invoke_version_add(struct invoke_service *svc, const struct fn_config *version);
+void invoke_alias_set(struct invoke_service *svc, const struct fn_alias *alias);
+void invoke_alias_remove(struct invoke_service *svc, const char *function, const char *alias);
+/* reserved -1 removes the reservation. */
+void invoke_concurrency_set(struct invoke_service *svc, const char *function, int64_t reserved);
+/* -1 when the function has none (or does not exist). */
+int64_t invoke_concurrency_get(struct invoke_service *svc, const char *function);
+
+/* Commits an event for name (which may carry a qualifier, checked now and
+ * resolved again when the event runs) and schedules it. Fills request_id (37
+ * bytes). The event is durable when this returns 0. */
 int invoke_async(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 		 char request_id[37], struct err *err);
 

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,12 +27,38 @@
 #define PIDS_MAX 1024
 
 static void
+version_free(struct fn_version *v)
+{
+	if (v->pf)
+		pool_fn_retire(v->pf);
+	fn_config_release(&v->cfg);
+	free(v);
+}
+
+static void
+alias_free(struct fn_alias *a)
+{
+	fn_alias_release(a);
+	free(a);
+}
+
+static void
 entry_free(struct fn_entry *fe)
 {
+	size_t it = 0;
+	void *v;
+
 	if (fe->pf)
 		pool_fn_retire(fe->pf);
 	if (fe->log_fd >= 0)
 		close(fe->log_fd);
+	while (map_next(&fe->versions, &it, NULL, &v))
+		version_free(v);
+	map_release(&fe->versions);
+	it = 0;
+	while (map_next(&fe->aliases, &it, NULL, &v))
+		alias_free(v);
+	map_release(&fe->aliases);
 	fn_config_release(&fe->cfg);
 	free(fe);
 }
@@ -60,11 +88,144 @@ invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn)
 		fe->pf = NULL;
 		fn_config_release(&fe->cfg);
 	} else {
+		/* Versions, aliases and the reservation outlive updates of $LATEST. */
 		fe = xcalloc(1, sizeof(*fe));
 		fe->log_fd = -1;
+		map_init(&fe->versions);
+		map_init(&fe->aliases);
+		fe->reserved = -1;
+		fe->gen = ++svc->fn_gen;
 	}
 	copy_config(&fe->cfg, fn);
 	map_put(&svc->fns, fe->cfg.name, fe);
+}
+
+void
+invoke_version_add(struct invoke_service *svc, const struct fn_config *version)
+{
+	struct fn_entry *fe = map_get(&svc->fns, version->name);
+	struct fn_version *v;
+
+	if (!fe || version->version == 0)
+		return;
+	v = xcalloc(1, sizeof(*v));
+	snprintf(v->key, sizeof(v->key), "%u", version->version);
+	copy_config(&v->cfg, version);
+	/* Versions are immutable: a second add of the same number (a publish that
+	 * returned the existing version) replaces it with an identical copy. */
+	v = map_put(&fe->versions, v->key, v);
+	if (v)
+		version_free(v);
+}
+
+void
+invoke_alias_set(struct invoke_service *svc, const struct fn_alias *alias)
+{
+	struct fn_entry *fe = map_get(&svc->fns, alias->function);
+	struct fn_alias *a, *old;
+
+	if (!fe)
+		return;
+	a = xcalloc(1, sizeof(*a));
+	*a = *alias;
+	a->function = xstrdup(alias->function);
+	a->name = xstrdup(alias->name);
+	a->description = alias->description ? xstrdup(alias->description) : NULL;
+	old = map_put(&fe->aliases, a->name, a);
+	if (old)
+		alias_free(old);
+}
+
+void
+invoke_alias_remove(struct invoke_service *svc, const char *function, const char *alias)
+{
+	struct fn_entry *fe = map_get(&svc->fns, function);
+	struct fn_alias *a = fe ? map_del(&fe->aliases, alias) : NULL;
+
+	if (a)
+		alias_free(a);
+}
+
+void
+invoke_concurrency_set(struct invoke_service *svc, const char *function, int64_t reserved)
+{
+	struct fn_entry *fe = map_get(&svc->fns, function);
+
+	if (fe)
+		fe->reserved = reserved;
+}
+
+int64_t
+invoke_concurrency_get(struct invoke_service *svc, const char *function)
+{
+	struct fn_entry *fe = map_get(&svc->fns, function);
+
+	return fe ? fe->reserved : -1;
+}
+
+/* A version number as Lambda writes it: 1 to 4294967295, no sign, no leading zero. */
+static int
+parse_version(const char *q, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*q < '1' || *q > '9' || strlen(q) > 10)
+		return -EINVAL;
+	v = strtoull(q, &end, 10);
+	if (*end || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+invoke__resolve(struct invoke_service *svc, const char *name, const char *qualifier,
+		struct fn_entry **fep, const struct fn_config **cfg, struct err *err)
+{
+	struct fn_entry *fe = map_get(&svc->fns, name);
+	const struct fn_alias *a;
+	struct fn_version *v;
+	uint32_t num = 0;
+	char key[12];
+
+	if (!fe)
+		return err_setmsg(err, ENOENT, "function '%s' does not exist", name);
+	*fep = fe;
+	*cfg = &fe->cfg;
+	if (!qualifier || !*qualifier || strcmp(qualifier, "$LATEST") == 0)
+		return 0;
+	if (*qualifier >= '0' && *qualifier <= '9') {
+		if (parse_version(qualifier, &num) < 0)
+			return err_setmsg(err, EINVAL, "invalid version '%s' of function '%s'",
+					  qualifier, name);
+	} else {
+		a = map_get(&fe->aliases, qualifier);
+		if (!a)
+			return err_setmsg(err, ENOENT, "function '%s' has no alias '%s'", name,
+					  qualifier);
+		num = a->version;
+		if (num == 0)
+			return 0;
+	}
+	snprintf(key, sizeof(key), "%u", num);
+	v = map_get(&fe->versions, key);
+	if (!v)
+		return err_setmsg(err, ENOENT, "function '%s' has no version %u", name, num);
+	*cfg = &v->cfg;
+	return 0;
+}
+
+const struct fn_config *
+invoke_resolve(struct invoke_service *svc, const char *name, const char *qualifier,
+	       struct err *err)
+{
+	const struct fn_config *cfg;
+	struct fn_entry *fe;
+
+	if (invoke__resolve(svc, name, qualifier, &fe, &cfg, err) < 0)
+		return NULL;
+	return cfg;
 }
 
 void
@@ -160,9 +321,15 @@ push(char ***v, size_t *n, char *s)
 struct pool_fn *
 invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 {
-	const struct fn_config *c = &fe->cfg;
+	return invoke__pool_fn_for(svc, fe, &fe->cfg);
+}
+
+struct pool_fn *
+invoke__pool_fn_for(struct invoke_service *svc, struct fn_entry *fe, const struct fn_config *c)
+{
 	struct pool_fn_spec spec = { 0 };
-	char **envp = NULL, *code_dir, *runtime_dir = NULL, stream[80], day[16];
+	struct pool_fn **slot = &fe->pf;
+	char **envp = NULL, *code_dir, *runtime_dir = NULL, stream[80], day[16], version[12];
 	const char *argv[2] = { "/var/task/bootstrap", NULL };
 	const char *sub = runtime_subdir(c->runtime);
 	size_t n = 0, i;
@@ -170,8 +337,17 @@ invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (fe->pf)
-		return fe->pf;
+	if (c->version) {
+		char key[12];
+
+		snprintf(key, sizeof(key), "%u", c->version);
+		slot = &((struct fn_version *)map_get(&fe->versions, key))->pf;
+		snprintf(version, sizeof(version), "%u", c->version);
+	} else {
+		snprintf(version, sizeof(version), "$LATEST");
+	}
+	if (*slot)
+		return *slot;
 	code_dir = code_path(svc->cfg.code_root, c->code_sha256);
 	if (sub) {
 		runtime_dir = xasprintf("%s/%s", svc->cfg.runtimes_dir, sub);
@@ -179,14 +355,14 @@ invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 	}
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%Y/%m/%d", &tm);
-	snprintf(stream, sizeof(stream), "%s/[%s]%llu", day, "$LATEST", (unsigned long long)c->revision);
+	snprintf(stream, sizeof(stream), "%s/[%s]%llu", day, version, (unsigned long long)c->revision);
 
 	push(&envp, &n, xstrdup("AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001"));
 	push(&envp, &n, xasprintf("_HANDLER=%s", c->handler));
 	push(&envp, &n, xstrdup("LAMBDA_TASK_ROOT=/var/task"));
 	push(&envp, &n, xstrdup("LAMBDA_RUNTIME_DIR=/var/runtime"));
 	push(&envp, &n, xasprintf("AWS_LAMBDA_FUNCTION_NAME=%s", c->name));
-	push(&envp, &n, xstrdup("AWS_LAMBDA_FUNCTION_VERSION=$LATEST"));
+	push(&envp, &n, xasprintf("AWS_LAMBDA_FUNCTION_VERSION=%s", version));
 	push(&envp, &n, xasprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%u", c->memory_mb));
 	push(&envp, &n, xasprintf("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", c->name));
 	push(&envp, &n, xasprintf("AWS_LAMBDA_LOG_STREAM_NAME=%s", stream));
@@ -226,14 +402,14 @@ invoke__pool_fn(struct invoke_service *svc, struct fn_entry *fe)
 	spec.keepalive_adaptive = !c->keepalive_s && svc->cfg.keepalive_adaptive;
 	spec.reserved = UINT32_MAX;
 	spec.provisioned = 0;
-	fe->pf = pool_fn_new(svc->pool, &spec);
+	*slot = pool_fn_new(svc->pool, &spec);
 
 	for (i = 0; i < n; i++)
 		free(envp[i]);
 	free(envp);
 	free(code_dir);
 	free(runtime_dir);
-	return fe->pf;
+	return *slot;
 }
 
 static int
@@ -243,10 +419,37 @@ load_one(const struct fn_config *fn, void *data)
 	return 0;
 }
 
+static int
+load_version(const struct fn_config *fn, void *data)
+{
+	invoke_version_add(data, fn);
+	return 0;
+}
+
+static int
+load_alias(const struct fn_alias *a, void *data)
+{
+	invoke_alias_set(data, a);
+	return 0;
+}
+
+static int
+load_reserved(const char *function, int64_t reserved, void *data)
+{
+	invoke_concurrency_set(data, function, reserved);
+	return 0;
+}
+
 int
 invoke__load(struct invoke_service *svc, struct err *err)
 {
 	int r = store_fn_list(svc->store, load_one, svc, err);
 
+	if (r == 0)
+		r = store_version_list(svc->store, NULL, load_version, svc, err);
+	if (r == 0)
+		r = store_alias_list(svc->store, NULL, load_alias, svc, err);
+	if (r == 0)
+		r = store_concurrency_list(svc->store, load_reserved, svc, err);
 	return r < 0 ? err_wrap(err, "cannot load functions") : 0;
 }

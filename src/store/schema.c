@@ -51,6 +51,47 @@ static const char *const migrations[] = {
 	/* 2: sandbox settings per function (issue 3): /tmp size, network mode. */
 	"ALTER TABLE functions ADD COLUMN tmp_mb INTEGER NOT NULL DEFAULT 512;"
 	"ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none';",
+	/* 3: published versions (immutable snapshots of $LATEST), aliases naming
+	 * them, and reserved concurrency. Deleting a function deletes all three in
+	 * the same statement, so no version outlives its function. */
+	"CREATE TABLE versions ("
+	"  function TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version > 0),"
+	"  runtime TEXT NOT NULL,"
+	"  handler TEXT,"
+	"  description TEXT,"
+	"  env_json TEXT NOT NULL DEFAULT '{}',"
+	"  code_sha256 TEXT NOT NULL,"
+	"  code_size INTEGER NOT NULL,"
+	"  memory_mb INTEGER NOT NULL,"
+	"  timeout_s INTEGER NOT NULL,"
+	"  keepalive_s INTEGER NOT NULL DEFAULT 0,"
+	"  tmp_mb INTEGER NOT NULL DEFAULT 512,"
+	"  network TEXT NOT NULL DEFAULT 'none',"
+	"  revision INTEGER NOT NULL,"	/* the $LATEST revision it was published from */
+	"  created_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (function, version)"
+	");"
+	"CREATE INDEX versions_code ON versions (code_sha256);"
+	"CREATE TABLE aliases ("
+	"  function TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 0),"	/* 0 = $LATEST */
+	"  description TEXT,"
+	"  revision INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (function, name)"
+	");"
+	"CREATE TABLE concurrency ("
+	"  function TEXT PRIMARY KEY NOT NULL,"
+	"  reserved INTEGER NOT NULL CHECK (reserved >= 0)"
+	");"
+	"CREATE TRIGGER functions_cascade AFTER DELETE ON functions BEGIN"
+	"  DELETE FROM versions WHERE function = old.name;"
+	"  DELETE FROM aliases WHERE function = old.name;"
+	"  DELETE FROM concurrency WHERE function = old.name;"
+	" END;",
 };
 
 static int

@@ -48,9 +48,10 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_FN_GET] = "SELECT " FN_COLS " FROM functions WHERE name = ?1",
 	[STMT_FN_LIST] = "SELECT " FN_COLS " FROM functions ORDER BY name",
 	[STMT_FN_DELETE] = "DELETE FROM functions WHERE name = ?1",
-	/* Later migrations that add tables referencing code (published versions)
-	 * must extend this query, or their code would be collected under them. */
-	[STMT_CODE_IN_USE] = "SELECT EXISTS (SELECT 1 FROM functions WHERE code_sha256 = ?1)",
+	/* Every table that references code is here, or its code would be
+	 * collected under it. */
+	[STMT_CODE_IN_USE] = "SELECT EXISTS (SELECT 1 FROM functions WHERE code_sha256 = ?1) OR "
+			     "EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?1)",
 	[STMT_EV_ADD] = "INSERT INTO events (request_id, function, payload, state, attempts, "
 			"created_ms, next_ms) VALUES (?1, ?2, ?3, 0, 0, ?4, ?4)",
 	[STMT_EV_DUE] = "SELECT " EV_COLS " FROM events WHERE state = 0 AND next_ms <= ?1 "

@@ -48,6 +48,7 @@ struct fn_config {
 	uint32_t tmp_mb;	/* size of /tmp; 0 is stored as the default, 512 */
 	char *network;		/* "none" | "host"; NULL is stored as "none" */
 	uint64_t revision;	/* bumped on every update; set by the store */
+	uint32_t version;	/* 0 = $LATEST; n = published version n (read-only snapshot) */
 	uint64_t created_ms, updated_ms;	/* epoch ms, set by the store */
 };
 
@@ -134,5 +135,68 @@ int store_event_list(struct store *st, const char *function,
 /* Deletes SUCCEEDED and FAILED events created before before_ms, so the queue does not
  * grow forever. Returns how many were deleted. */
 int store_event_prune(struct store *st, uint64_t before_ms, struct err *err);
+
+/*
+ * Published versions: immutable snapshots of a function's $LATEST
+ * configuration and code, numbered 1, 2, ... per function. Their fn_config has
+ * version > 0 and revision = the $LATEST revision they were taken from.
+ */
+
+/* Publishes $LATEST of `name` as a new version and fills *out with it (caller
+ * releases). When nothing changed since the newest version (same revision),
+ * that version is returned instead and *created (may be NULL) is 0, as Lambda's
+ * PublishVersion does. description NULL keeps the function's. -ENOENT when the
+ * function is unknown. */
+int store_version_publish(struct store *st, const char *name, const char *description,
+			  struct fn_config *out, int *created, struct err *err);
+/* -ENOENT when the function or version is unknown. */
+int store_version_get(struct store *st, const char *name, uint32_t version, struct fn_config *out,
+		      struct err *err);
+/* Calls cb for each version of `name` (NULL: of every function), by name then
+ * version; like store_fn_list(), cb may use the store. */
+int store_version_list(struct store *st, const char *name,
+		       int (*cb)(const struct fn_config *fn, void *data), void *data,
+		       struct err *err);
+
+/* An alias: a name that points at a version of a function (0 = $LATEST). */
+struct fn_alias {
+	char *function;
+	char *name;
+	uint32_t version;
+	char *description;	/* may be NULL */
+	uint64_t revision;	/* bumped on every update; set by the store */
+	uint64_t created_ms, updated_ms;
+};
+
+void fn_alias_release(struct fn_alias *a);
+
+enum store_alias_mode {
+	STORE_ALIAS_CREATE,	/* -EEXIST when it exists (Lambda's CreateAlias) */
+	STORE_ALIAS_UPDATE,	/* -ENOENT when it does not (UpdateAlias) */
+	STORE_ALIAS_UPSERT,	/* either (`hearth alias`) */
+};
+
+/* Writes the alias; fills revision and times. -ENOENT when the function or the
+ * version it names does not exist. *created (may be NULL) is 1 for a new alias. */
+int store_alias_put(struct store *st, struct fn_alias *a, enum store_alias_mode mode,
+		    int *created, struct err *err);
+/* Fills *out (caller releases); -ENOENT when unknown. */
+int store_alias_get(struct store *st, const char *function, const char *name,
+		    struct fn_alias *out, struct err *err);
+/* Calls cb for each alias of function (NULL: of every function), by function then name. */
+int store_alias_list(struct store *st, const char *function,
+		     int (*cb)(const struct fn_alias *a, void *data), void *data, struct err *err);
+/* -ENOENT when unknown. */
+int store_alias_delete(struct store *st, const char *function, const char *name,
+		       struct err *err);
+
+/* Reserved concurrency of a function: reserved >= 0 sets it, -1 removes it.
+ * -ENOENT when the function is unknown. */
+int store_concurrency_set(struct store *st, const char *function, int64_t reserved,
+			  struct err *err);
+/* Calls cb(function, reserved, data) for each function that has a reservation. */
+int store_concurrency_list(struct store *st,
+			   int (*cb)(const char *function, int64_t reserved, void *data),
+			   void *data, struct err *err);
 
 #endif

@@ -71,7 +71,18 @@ def sandbox_processes(spawner_pid=None):
             found.append(int(d))
         except OSError:
             pass
-    return found
+    if spawner_pid is None:
+        return found
+    mark = "/hearth-%d/" % spawner_pid
+    mine = []
+    for pid in found:
+        try:
+            with open("/proc/%d/cgroup" % pid) as f:
+                if mark in f.read():
+                    mine.append(pid)
+        except OSError:
+            pass
+    return mine
 
 
 def fd_targets(pid):
