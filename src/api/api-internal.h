@@ -28,6 +28,9 @@ void api__invoke(struct api_call *c);
 void api__logs(struct api_call *c);
 void api__events(struct api_call *c);
 void api__instances(struct api_call *c);
+void api__async_get(struct api_call *c);
+void api__async_put(struct api_call *c);
+void api__async_delete(struct api_call *c);
 
 /* base64 (standard alphabet, padding required); -EINVAL on bad input. */
 int api__b64_decode(const char *in, size_t len, struct buf *out);

@@ -30,6 +30,9 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/v1/functions/{name}/logs", api__logs, 0 },
 	{ HTTP_GET, "/v1/functions/{name}/events", api__events, 0 },
 	{ HTTP_GET, "/v1/instances", api__instances, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/async-config", api__async_get, 0 },
+	{ HTTP_PUT, "/v1/functions/{name}/async-config", api__async_put, 0 },
+	{ HTTP_DELETE, "/v1/functions/{name}/async-config", api__async_delete, 0 },
 };
 
 static int

@@ -29,6 +29,8 @@ static const struct cli_command commands[] = {
 	{ "logs",   cli__cmd_logs,   "print a function's log lines (--follow to keep reading)" },
 	{ "events", cli__cmd_events, "list a function's asynchronous invocations" },
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
+	{ "async-config", cli__cmd_async_config,
+	  "show or set a function's async retries, event age and destinations" },
 };
 
 static void
@@ -39,8 +41,8 @@ usage(FILE *out)
 	      "commands:\n",
 	      out);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "   %-8s %s\n", commands[i].name, commands[i].help);
-	fputs("   help     show a command's options: hearth help <command>\n"
+		fprintf(out, "   %-12s %s\n", commands[i].name, commands[i].help);
+	fputs("   help         show a command's options: hearth help <command>\n"
 	      "\n"
 	      "options:\n"
 	      "   --data DIR   data directory, for the admin token in DIR/token (default "

@@ -51,6 +51,45 @@ def sandbox_processes():
     return found
 
 
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")[0]
+    except OSError:
+        return b""
+
+
+def own_sandbox_processes(daemon_pids):
+    """Sandbox processes that are ours: descended from one of daemon_pids, or orphans
+    (reparented to PID 1). Those under another live hearth daemon are left out: other
+    test runs may share the machine and its sandbox uids."""
+    found = []
+    for pid in sandbox_processes():
+        p = pid
+        while p > 1:
+            p = _ppid(p)
+            if p == 0:
+                p = -1  # it ended while we looked: not a leftover
+                break
+            if p in daemon_pids:
+                found.append(pid)
+                break
+            if p > 1 and _cmdline(p).endswith(b"hearth"):
+                break
+        else:
+            if p == 1:
+                found.append(pid)
+    return found
+
+
 def host_mounts():
     with open("/proc/self/mountinfo") as f:
         return sorted(l.split()[4] for l in f)
@@ -136,7 +175,8 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-            assert sandbox_processes() == [], "sandbox processes left behind"
+            ours = {self.proc.pid} | ({self.spawner_pid} if self.spawner_pid else set())
+            assert own_sandbox_processes(ours) == [], "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 

@@ -321,7 +321,7 @@ pragmas(void **state)
 	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL), 0);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
 	sqlite3_finalize(s);
 }
 
@@ -337,7 +337,7 @@ newer_schema_refused(void **state)
 	assert_int_equal(store_open(&st, f->path, &err), -EPROTO);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "hearth.db': database schema version 99 is newer than "
-					"this hearth knows (1)"));
+					"this hearth knows (2)"));
 }
 
 static void
