@@ -38,7 +38,7 @@ else
 Q := @
 endif
 
-MODULES := lib http api invoke pool sandbox store cli daemon
+MODULES := lib http api invoke pool sandbox store cli daemon triggers
 INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)

@@ -31,6 +31,12 @@ void api__instances(struct api_call *c);
 void api__async_get(struct api_call *c);
 void api__async_put(struct api_call *c);
 void api__async_delete(struct api_call *c);
+void api__sched_list(struct api_call *c);
+void api__sched_get(struct api_call *c);
+void api__sched_put(struct api_call *c);
+void api__sched_delete(struct api_call *c);
+void api__sched_enable(struct api_call *c);
+void api__sched_disable(struct api_call *c);
 
 /* base64 (standard alphabet, padding required); -EINVAL on bad input. */
 int api__b64_decode(const char *in, size_t len, struct buf *out);

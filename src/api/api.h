@@ -10,6 +10,8 @@
 #include "invoke/invoke.h"
 #include "store/store.h"
 
+struct schedule_service;
+
 struct api {
 	uv_loop_t *loop;		/* code is unpacked on its worker pool */
 	struct store *store;
@@ -17,6 +19,7 @@ struct api {
 	const char *code_root;
 	char token[65];
 	unsigned unpacking;		/* code unpacks in flight on the worker pool */
+	struct schedule_service *schedules;	/* NULL once shutdown has begun */
 };
 
 /* The http_handler_fn for the admin listener; data is a struct api. */

@@ -31,6 +31,7 @@ static const struct cli_command commands[] = {
 	{ "ps",     cli__cmd_ps,     "list running function instances" },
 	{ "async-config", cli__cmd_async_config,
 	  "show or set a function's async retries, event age and destinations" },
+	{ "schedule", cli__cmd_schedule, "add, list, remove, enable or disable schedules" },
 };
 
 static void

@@ -40,6 +40,7 @@ int cli__cmd_logs(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_events(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_ps(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_async_config(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_schedule(int argc, char **argv, const struct cli_global *global);
 
 /*
  * getopt_long() with hearth's messages. `shortopts` must start with ':' so
