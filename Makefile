@@ -43,7 +43,7 @@ INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
-EXAMPLES_C := hello-c
+EXAMPLES_C := hello-c scheduled
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 modlib = $(BUILD)/libhearth-$(1).a

@@ -133,3 +133,17 @@ def test_rate_fires_on_time_and_survives_restart(make_daemon, tmp_path):
     assert set(all_) == {"every-minute", "warm", "off", "orphan"}
     assert all_["off"]["enabled"] is False and all_["warm"]["payload"] == {"warmer": True}
     assert all_["every-minute"]["next_firings"]
+
+
+def test_scheduled_example(daemon):
+    import os
+    from conftest import EXAMPLES
+    daemon.deploy("job", os.path.join(EXAMPLES, "scheduled"))
+    ev = {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+          "time": "2026-11-27T12:00:00Z",
+          "resources": ["arn:aws:events:us-east-1:000000000000:rule/r"], "detail": {}}
+    status, _, body = daemon.invoke("job", ev)
+    assert status == 200 and json.loads(body)["scheduledTime"] == "2026-11-27T12:00:00Z"
+    assert any("job run for arn:aws:events:us-east-1:000000000000:rule/r" in l
+               for l in daemon.logs("job"))
+    assert json.loads(daemon.invoke("job", {"warmer": True})[2]) == {"warm": True}
