@@ -59,34 +59,31 @@ def _ppid(pid):
         return 0
 
 
-def _cmdline(pid):
+def _in_cgroup_of(pid, spawner_pid):
+    """Whether pid sits in a cgroup under the given spawner's hearth-<pid> directory."""
+    mark = "/hearth-%d" % spawner_pid
     try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().split(b"\0")[0]
+        with open("/proc/%d/cgroup" % pid) as f:
+            return any(mark + "/" in l or l.rstrip().endswith(mark) for l in f)
     except OSError:
-        return b""
+        return False
 
 
-def own_sandbox_processes(daemon_pids):
-    """Sandbox processes that are ours: descended from one of daemon_pids, or orphans
-    (reparented to PID 1). Those under another live hearth daemon are left out: other
-    test runs may share the machine and its sandbox uids."""
+def own_sandbox_processes(daemon_pid, spawner_pid):
+    """Sandbox processes that are this daemon's: descended from it or its spawner, or
+    still in one of its spawner's cgroups (where an orphan stays). Other test runs may
+    share the machine and its sandbox uids; their processes are left out."""
     found = []
     for pid in sandbox_processes():
+        if spawner_pid and _in_cgroup_of(pid, spawner_pid):
+            found.append(pid)
+            continue
         p = pid
         while p > 1:
             p = _ppid(p)
-            if p == 0:
-                p = -1  # it ended while we looked: not a leftover
-                break
-            if p in daemon_pids:
+            if p in (daemon_pid, spawner_pid):
                 found.append(pid)
                 break
-            if p > 1 and _cmdline(p).endswith(b"hearth"):
-                break
-        else:
-            if p == 1:
-                found.append(pid)
     return found
 
 
@@ -175,8 +172,8 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-            ours = {self.proc.pid} | ({self.spawner_pid} if self.spawner_pid else set())
-            assert own_sandbox_processes(ours) == [], "sandbox processes left behind"
+            assert own_sandbox_processes(self.proc.pid, self.spawner_pid) == [], \
+                "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 
