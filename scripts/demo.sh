@@ -59,6 +59,12 @@ say "\$ hearth invoke hello-node --payload '{\"name\": \"Grace\"}'"
 say "\$ hearth logs hello-python"
 "$HEARTH" logs hello-python --data "$DATA"
 
+say "\$ hearth deploy nightly-job --runtime provided --handler job --code $BUILD/examples/scheduled"
+"$HEARTH" deploy nightly-job --runtime provided --handler job --code "$BUILD/examples/scheduled" --data "$DATA"
+
+say "\$ hearth schedule add every-minute 'rate(1 minute)' nightly-job"
+"$HEARTH" schedule add every-minute 'rate(1 minute)' nightly-job --data "$DATA"
+
 say "\$ hearth ls"
 "$HEARTH" ls --data "$DATA"
 
@@ -76,6 +82,8 @@ hearth is running on $HEARTH_API with its data in $DATA. Try, in another termina
   $HEARTH invoke hello-node --payload '{"name": "you"}' --data $DATA
   $HEARTH logs hello-c --follow --data $DATA
   $HEARTH ps --data $DATA
+  $HEARTH logs nightly-job --follow --data $DATA     # the scheduled job, once a minute
+  $HEARTH events nightly-job --data $DATA
   curl -s -H "Authorization: Bearer \$(cat $DATA/token)" -d '{"name":"curl"}' \\
        $HEARTH_API/v1/functions/hello-c/invoke
 

@@ -113,6 +113,15 @@ bool api__lambda_handle(struct api *api, struct http_request *req);
  * "arn:aws:lambda:REGION:ACCOUNT:function:name[:q]". *name and *qualifier (NULL
  * when none) are malloc'd; -EINVAL with a message when malformed. */
 int api__lambda_parse_name(const char *in, char **name, char **qualifier, struct err *err);
+void api__async_get(struct api_call *c);
+void api__async_put(struct api_call *c);
+void api__async_delete(struct api_call *c);
+void api__sched_list(struct api_call *c);
+void api__sched_get(struct api_call *c);
+void api__sched_put(struct api_call *c);
+void api__sched_delete(struct api_call *c);
+void api__sched_enable(struct api_call *c);
+void api__sched_disable(struct api_call *c);
 
 /* base64 (standard alphabet, padding required); -EINVAL on bad input. */
 int api__b64_decode(const char *in, size_t len, struct buf *out);

@@ -38,6 +38,15 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/v1/functions/{name}/aliases/{alias}", api__alias_get, 0 },
 	{ HTTP_DELETE, "/v1/functions/{name}/aliases/{alias}", api__alias_delete, 0 },
 	{ HTTP_GET, "/v1/credentials", api__credentials, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/async-config", api__async_get, 0 },
+	{ HTTP_PUT, "/v1/functions/{name}/async-config", api__async_put, 0 },
+	{ HTTP_DELETE, "/v1/functions/{name}/async-config", api__async_delete, 0 },
+	{ HTTP_GET, "/v1/schedules", api__sched_list, 0 },
+	{ HTTP_PUT, "/v1/schedules/{name}", api__sched_put, 0 },
+	{ HTTP_GET, "/v1/schedules/{name}", api__sched_get, 0 },
+	{ HTTP_DELETE, "/v1/schedules/{name}", api__sched_delete, 0 },
+	{ HTTP_POST, "/v1/schedules/{name}/enable", api__sched_enable, 0 },
+	{ HTTP_POST, "/v1/schedules/{name}/disable", api__sched_disable, 0 },
 };
 
 static int

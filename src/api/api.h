@@ -10,6 +10,8 @@
 #include "invoke/invoke.h"
 #include "store/store.h"
 
+struct schedule_service;
+
 struct api {
 	uv_loop_t *loop;		/* code is unpacked on its worker pool */
 	struct store *store;
@@ -19,6 +21,7 @@ struct api {
 	unsigned unpacking;		/* code unpacks in flight on the worker pool */
 	char access_key[21];		/* the Lambda API's AWS key pair (SigV4) */
 	char secret_key[41];
+	struct schedule_service *schedules;	/* NULL once shutdown has begun */
 };
 
 /* The region the Lambda API reports in ARNs (any region is accepted in signatures). */

@@ -57,34 +57,75 @@ out:
 
 static const char *const event_states[] = { "pending", "running", "succeeded", "failed" };
 
+/* A pending event that has run before is waiting for a retry: say so. */
+static const char *
+event_state(const struct store_event *ev)
+{
+	if (ev->state == EVENT_PENDING && ev->attempts > 0)
+		return "retrying";
+	return event_states[ev->state & 3];
+}
+
 static int
 event_one(const struct store_event *ev, void *data)
 {
 	json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?}", "requestId",
-					      ev->request_id, "state",
-					      event_states[ev->state & 3], "attempts",
+					      ev->request_id, "state", event_state(ev), "attempts",
 					      (int)ev->attempts, "createdMs",
 					      (json_int_t)ev->created_ms, "nextMs",
 					      (json_int_t)ev->next_ms, "lastError", ev->last_error));
 	return 0;
 }
 
+#define EVENTS_DEFAULT 100
+#define EVENTS_MAX 10000
+
+/* GET /v1/functions/{name}/events[?state=pending|running|succeeded|failed][&limit=N] */
 void
 api__events(struct api_call *c)
 {
-	char *name = api__name(c);
+	char *name = api__name(c), *state = NULL, *limit = NULL, *end;
 	struct err err = ERR_INIT;
+	long long max = EVENTS_DEFAULT;
+	int want = -1, r;
 	json_t *arr;
+	size_t i;
 
 	if (!name)
 		return;
+	state = http_query_get(c->req, "state");
+	limit = http_query_get(c->req, "limit");
+	if (limit) {
+		max = strtoll(limit, &end, 10);
+		if (!*limit || *end || max < 1 || max > EVENTS_MAX) {
+			api__error(c->req, EINVAL, "'limit' must be an integer from 1 to 10000");
+			goto out;
+		}
+	}
+	if (state) {
+		for (i = 0; i < ARRAY_SIZE(event_states); i++)
+			if (strcmp(state, event_states[i]) == 0)
+				want = (int)i;
+		if (want < 0) {
+			api__error(c->req, EINVAL, "'state' must be pending, running, succeeded or "
+				   "failed");
+			goto out;
+		}
+	}
 	arr = json_array();
-	if (store_event_list(c->api->store, name, event_one, arr, 100, &err) < 0) {
+	if (want >= 0)
+		r = store_event_list_state(c->api->store, name, want, event_one, arr, (int)max, &err);
+	else
+		r = store_event_list(c->api->store, name, event_one, arr, (int)max, &err);
+	if (r < 0) {
 		json_decref(arr);
 		api__error(c->req, err.code, err.msg);
 	} else {
 		api__reply_json(c->req, 200, json_pack("{s:o}", "events", arr));
 	}
+out:
+	free(state);
+	free(limit);
 	free(name);
 }
 

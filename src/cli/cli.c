@@ -35,6 +35,9 @@ static const struct cli_command commands[] = {
 	{ "versions", cli__cmd_versions, "list a function's published versions" },
 	{ "alias",  cli__cmd_alias,  "point an alias at a version (NAME ALIAS VERSION), or list them" },
 	{ "credentials", cli__cmd_credentials, "print the AWS access key pair for the Lambda API" },
+	{ "async-config", cli__cmd_async_config,
+	  "show or set a function's async retries, event age and destinations" },
+	{ "schedule", cli__cmd_schedule, "add, list, remove, enable or disable schedules" },
 };
 
 static void
@@ -45,8 +48,8 @@ usage(FILE *out)
 	      "commands:\n",
 	      out);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "   %-8s %s\n", commands[i].name, commands[i].help);
-	fputs("   help     show a command's options: hearth help <command>\n"
+		fprintf(out, "   %-12s %s\n", commands[i].name, commands[i].help);
+	fputs("   help         show a command's options: hearth help <command>\n"
 	      "\n"
 	      "options:\n"
 	      "   --data DIR   data directory, for the admin token in DIR/token (default "

@@ -33,6 +33,7 @@
 #include "sandbox/sandbox.h"
 #include "store/code.h"
 #include "store/store.h"
+#include "triggers/triggers.h"
 #include "lib/banned.h"
 
 #define GRACE_MS 10000
@@ -224,6 +225,10 @@ on_signal(uv_signal_t *s, int signum)
 	d->stopping = 1;
 	unlink(d->address_path);
 	http_server_stop(d->http);
+	/* No firing after this: a firing during the grace period would be queued
+	 * for the next start anyway, and the timer must close before the loop ends. */
+	schedule_service_free(d->api.schedules);
+	d->api.schedules = NULL;
 	invoke_drain(d->invoke);
 	d->grace_left_ms = GRACE_MS;
 	uv_timer_start(&d->grace, grace_tick, 0, 50);
@@ -321,6 +326,10 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	d->api.loop = &d->loop;
 	d->api.store = d->store;
 	d->api.invoke = d->invoke;
+	r = schedule_service_new(&d->api.schedules, &d->loop, d->store, d->invoke, icfg.region,
+				 err);
+	if (r < 0)
+		return r;
 
 	d->http = http_server_new(&d->loop, &(struct http_server_config){
 		.max_body_bytes = MAX_BODY_BYTES }, api_handle, &d->api);
@@ -368,6 +377,7 @@ daemon_run(const struct daemon_opts *opts)
 	r = setup(&d, opts, &err);
 	if (r < 0) {
 		fprintf(stderr, "hearth: error: %s\n", err.msg);
+		schedule_service_free(d.api.schedules);
 		if (d.invoke) {
 			/* Nothing has run yet: no instance exists. */
 			pool_stop(invoke_pool(d.invoke), NULL, NULL);

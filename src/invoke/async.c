@@ -8,8 +8,19 @@
  * outcome: success, a retry with doubling backoff, or failure once the
  * attempts are spent. Failed events stay in the store and are listed by
  * `hearth events`; nothing is dropped silently.
+ *
+ * Per function (store_async_config_get()): 0-2 retries, a maximum event age,
+ * and on-success / on-failure destinations. A destination is another
+ * function; the outcome goes to it as Lambda's destination record, queued as
+ * a new event in the same transaction that finishes this one.
+ *
+ * A throttle (status 429 from the pool, or -EBUSY when the call cannot start)
+ * does not use up an attempt: it is retried with backoff until the event's
+ * maximum age.
  */
 #include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "invoke/invoke-internal.h"
@@ -31,7 +42,23 @@ struct async_run {
 	struct invoke_service *svc;
 	int64_t id;
 	uint32_t attempts;
+	uint64_t created_ms;
+	char request_id[37];
 	char *function;
+	struct buf payload;	/* for the destination record's requestPayload */
+};
+
+/* What ended an event, for its destination record. */
+enum outcome {
+	OUT_SUCCESS,
+	OUT_RETRIES_EXHAUSTED,
+	OUT_AGE_EXCEEDED,
+};
+
+static const char *const conditions[] = {
+	[OUT_SUCCESS] = "Success",
+	[OUT_RETRIES_EXHAUSTED] = "RetriesExhausted",
+	[OUT_AGE_EXCEEDED] = "EventAgeExceeded",
 };
 
 static void async_tick(uv_timer_t *t);
@@ -58,40 +85,161 @@ record(int r, struct err *err)
 		log_error("async: %s", err->msg);
 }
 
+/* JSON text as a value; anything else (a function may answer with plain
+ * text) as a string, so the record is always valid JSON. */
+static json_t *
+payload_json(const char *p, size_t len)
+{
+	json_t *j = len ? json_loadb(p, len, JSON_DECODE_ANY, NULL) : NULL;
+
+	if (j)
+		return j;
+	if (!len)
+		return json_null();
+	j = json_stringn(p, len);
+	return j ? j : json_string("(not UTF-8)");
+}
+
+/*
+ * Lambda's destination record. res is NULL when the event never got an
+ * answer to report (its age ran out before it could run again).
+ */
+static char *
+destination_record(struct async_run *run, enum outcome out, uint32_t invokes,
+		   const struct invoke_result *res)
+{
+	struct invoke_service *svc = run->svc;
+	char ts[32], *arn, *text;
+	json_t *rec, *rc;
+
+	clock_iso8601(clock_wall_ms(), ts);
+	arn = xasprintf("arn:aws:lambda:%s:000000000000:function:%s:$LATEST", svc->cfg.region,
+			run->function);
+	rec = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}, s:o}", "version", "1.0",
+			"timestamp", ts, "requestContext", "requestId", run->request_id,
+			"functionArn", arn, "condition", conditions[out],
+			"approximateInvokeCount", (int)invokes, "requestPayload",
+			payload_json(run->payload.ptr, run->payload.len));
+	if (res) {
+		rc = json_pack("{s:i, s:s}", "statusCode", res->status, "executedVersion",
+			       res->executed_version ? res->executed_version : "$LATEST");
+		if (res->function_error)
+			json_object_set_new(rc, "functionError", json_string(res->function_error));
+		json_object_set_new(rec, "responseContext", rc);
+		json_object_set_new(rec, "responsePayload",
+				    payload_json(res->body.ptr, res->body.len));
+	}
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	free(arn);
+	return text;
+}
+
+/*
+ * Ends the event for good and, when the function names a destination for
+ * this outcome, queues the record for it in the same transaction. A
+ * destination that does not exist keeps the event in the store with the
+ * reason, rather than dropping the record.
+ */
+static void
+conclude(struct async_run *run, const struct async_config *cfg, enum outcome out,
+	 uint32_t invokes, const struct invoke_result *res, const char *why)
+{
+	struct invoke_service *svc = run->svc;
+	const char *dest = out == OUT_SUCCESS ? cfg->on_success : cfg->on_failure;
+	int state = out == OUT_SUCCESS ? EVENT_SUCCEEDED : EVENT_FAILED;
+	struct err err = ERR_INIT;
+	char rid[37], *text, *note = NULL;
+
+	if (out != OUT_SUCCESS)
+		log_warn("async event %s for '%s' failed (%s) after %u attempts", run->request_id,
+			 run->function, conditions[out], invokes);
+	if (dest && !invoke__fn(svc, dest)) {
+		note = xasprintf("%s%s%s destination '%s' does not exist: record not sent",
+				 why ? why : "", why ? "; " : "",
+				 out == OUT_SUCCESS ? "on-success" : "on-failure", dest);
+		log_warn("async event %s: %s", run->request_id, note);
+		record(store_event_finish(svc->store, run->id, state, note, &err), &err);
+		free(note);
+		return;
+	}
+	if (!dest) {
+		record(store_event_finish(svc->store, run->id, state, why, &err), &err);
+		return;
+	}
+	id_uuid(rid);
+	text = destination_record(run, out, invokes, res);
+	record(store_event_finish_to(svc->store, run->id, state, why, rid, dest, text,
+				     strlen(text), clock_wall_ms(), &err), &err);
+	free(text);
+}
+
+/*
+ * A throttle is not the function's failure: the attempt does not count, and
+ * the event waits longer the older it is (1 s up to 5 min, as Lambda does),
+ * until its maximum age.
+ */
+static void
+throttled(struct async_run *run, const struct async_config *cfg, const char *why)
+{
+	struct invoke_service *svc = run->svc;
+	uint64_t now = clock_wall_ms(), age = now - MIN(now, run->created_ms);
+	uint64_t floor = MIN(1000, svc->cfg.retry_base_ms), delay = MIN(MAX(floor, age), 300000);
+	struct err err = ERR_INIT;
+
+	if (now + delay > run->created_ms + (uint64_t)cfg->max_age_s * 1000) {
+		conclude(run, cfg, OUT_AGE_EXCEEDED, run->attempts, NULL, why);
+		return;
+	}
+	record(store_event_retry(svc->store, run->id, run->attempts, now + delay, why, &err), &err);
+}
+
+static void
+run_free(struct async_run *run)
+{
+	buf_release(&run->payload);
+	free(run->function);
+	free(run);
+}
+
 static void
 run_done(const struct invoke_result *res, void *data)
 {
 	struct async_run *run = data;
 	struct invoke_service *svc = run->svc;
+	struct async_config cfg;
 	struct err err = ERR_INIT;
-	uint32_t attempts = run->attempts + 1;
+	uint32_t attempts = run->attempts + 1, allowed;
+	uint64_t now = clock_wall_ms(), delay;
+	char *why = NULL;
 
 	svc->async_running--;
-	if (res->status == 200 && !res->function_error) {
-		record(store_event_finish(svc->store, run->id, EVENT_SUCCEEDED, NULL, &err), &err);
+	if (store_async_config_get(svc->store, run->function, &cfg, &err) < 0 && err.code != ENOENT)
+		log_warn("async: %s (using the defaults)", err.msg);
+	allowed = MIN(cfg.max_retry + 1, svc->cfg.async_max_attempts);
+	if (res->function_error || res->status != 200)
+		why = xasprintf("%s: %.*s", res->function_error ? res->function_error : "Throttled",
+				(int)MIN(res->body.len, 400), res->body.ptr);
+	if (res->status == 429) {
+		throttled(run, &cfg, why);
+	} else if (!res->function_error) {
+		conclude(run, &cfg, OUT_SUCCESS, attempts, res, NULL);
+	} else if (svc->draining) {
+		/* Interrupted by shutdown: not the function's fault, run it again later. */
+		record(store_event_retry(svc->store, run->id, run->attempts, now, why, &err), &err);
+	} else if (attempts < allowed) {
+		delay = svc->cfg.retry_base_ms << (attempts - 1);
+		if (now + delay > run->created_ms + (uint64_t)cfg.max_age_s * 1000)
+			conclude(run, &cfg, OUT_AGE_EXCEEDED, attempts, res, why);
+		else
+			record(store_event_retry(svc->store, run->id, attempts, now + delay, why,
+						 &err), &err);
 	} else {
-		char *why = xasprintf("%s: %.*s", res->function_error ? res->function_error :
-				      res->throttle_reason, (int)MIN(res->body.len, 400), res->body.ptr);
-
-		if (attempts < svc->cfg.async_max_attempts && !svc->draining) {
-			uint64_t delay = svc->cfg.retry_base_ms << (attempts - 1);
-
-			record(store_event_retry(svc->store, run->id, attempts,
-						      clock_wall_ms() + delay, why, &err), &err);
-		} else if (svc->draining) {
-			/* Interrupted by shutdown: not the function's fault, run it again later. */
-			record(store_event_retry(svc->store, run->id, run->attempts,
-						      clock_wall_ms(), why, &err), &err);
-		} else {
-			log_warn("async event %lld for '%s' failed after %u attempts",
-				 (long long)run->id, run->function, attempts);
-			record(store_event_finish(svc->store, run->id, EVENT_FAILED, why, &err),
-			       &err);
-		}
-		free(why);
+		conclude(run, &cfg, OUT_RETRIES_EXHAUSTED, attempts, res, why);
 	}
-	free(run->function);
-	free(run);
+	free(why);
+	async_config_release(&cfg);
+	run_free(run);
 	invoke__async_kick(svc);
 }
 
@@ -99,32 +247,46 @@ static void
 start_one(struct invoke_service *svc, struct store_event *ev)
 {
 	struct async_run *run = xcalloc(1, sizeof(*run));
+	struct async_config cfg;
 	struct err err = ERR_INIT;
+	uint64_t now = clock_wall_ms();
+	char *why;
 	int r;
 
 	run->svc = svc;
 	run->id = ev->id;
 	run->attempts = ev->attempts;
+	run->created_ms = ev->created_ms;
+	snprintf(run->request_id, sizeof(run->request_id), "%s", ev->request_id);
 	run->function = xstrdup(ev->function);
-	svc->async_running++;
-	r = invoke__start(svc, ev->function, ev->request_id, ev->payload.ptr, ev->payload.len,
-			  NULL, run_done, run, &err);
-	if (r < 0) {
-		svc->async_running--;
-		/* A throttle is not the function's failure: Lambda keeps such an
-		 * event and tries again with backoff, for up to six hours. */
-		if (r == -EBUSY && clock_wall_ms() - ev->created_ms < THROTTLE_MAX_AGE_MS) {
-			uint64_t delay = MIN(THROTTLE_RETRY_MS << MIN(ev->attempts, 8), 300000);
-
-			record(store_event_retry(svc->store, ev->id, ev->attempts,
-						 clock_wall_ms() + delay, err.msg, &err), &err);
-		} else {
-			record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err),
-			       &err);
-		}
-		free(run->function);
-		free(run);
+	buf_init(&run->payload);
+	buf_add(&run->payload, ev->payload.ptr, ev->payload.len);
+	if (store_async_config_get(svc->store, ev->function, &cfg, &err) < 0 && err.code != ENOENT)
+		log_warn("async: %s (using the defaults)", err.msg);
+	if (now > ev->created_ms + (uint64_t)cfg.max_age_s * 1000) {
+		why = xasprintf("the event is older than the function's maximum event age (%u s)%s%s",
+				cfg.max_age_s, ev->last_error ? "; last error: " : "",
+				ev->last_error ? ev->last_error : "");
+		conclude(run, &cfg, OUT_AGE_EXCEEDED, ev->attempts, NULL, why);
+		free(why);
+		goto out;
 	}
+	svc->async_running++;
+	r = invoke__start(svc, ev->function, ev->request_id, ev->payload.ptr, ev->payload.len, NULL,
+			  run_done, run, &err);
+	if (r >= 0) {
+		run = NULL;	/* run_done() owns it now */
+		goto out;
+	}
+	svc->async_running--;
+	if (r == -EBUSY)
+		throttled(run, &cfg, err.msg);
+	else
+		record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
+out:
+	async_config_release(&cfg);
+	if (run)
+		run_free(run);
 }
 
 static void

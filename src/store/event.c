@@ -220,29 +220,16 @@ store_event_recover(struct store *st, struct err *err)
 	return sqlite3_changes(st->db);
 }
 
-int
-store_event_list(struct store *st, const char *function,
-		 int (*cb)(const struct store_event *ev, void *data), void *data, int max,
-		 struct err *err)
+/* Runs a bound list statement: rows first, callbacks after the statement is
+ * reset, as in store_fn_list(). The array grows with the rows found, not with
+ * max, which may be large. */
+static int
+list_rows(struct store *st, sqlite3_stmt *s, int (*cb)(const struct store_event *ev, void *data),
+	  void *data, struct err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	struct store_event *evs;
-	int n = 0, r, rc, i;
+	struct store_event *evs = NULL;
+	int n = 0, r = 0, rc, i;
 
-	if (max <= 0)
-		return 0;
-	r = store__stmt(st, function ? STMT_EV_LIST_FN : STMT_EV_LIST_ALL, &s, err);
-	if (r < 0)
-		return err_wrap(err, "cannot list events");
-	if (function) {
-		store__bind_text(s, 1, function);
-		sqlite3_bind_int(s, 2, max);
-	} else {
-		sqlite3_bind_int(s, 1, max);
-	}
-	/* As in store_fn_list(): rows first, callbacks after the statement is reset.
-	 * The array grows with the rows found, not with max, which may be large. */
-	evs = NULL;
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
@@ -260,6 +247,73 @@ store_event_list(struct store *st, const char *function,
 		store_event_release(&evs[i]);
 	free(evs);
 	return r;
+}
+
+int
+store_event_list(struct store *st, const char *function,
+		 int (*cb)(const struct store_event *ev, void *data), void *data, int max,
+		 struct err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	if (max <= 0)
+		return 0;
+	r = store__stmt(st, function ? STMT_EV_LIST_FN : STMT_EV_LIST_ALL, &s, err);
+	if (r < 0)
+		return err_wrap(err, "cannot list events");
+	if (function) {
+		store__bind_text(s, 1, function);
+		sqlite3_bind_int(s, 2, max);
+	} else {
+		sqlite3_bind_int(s, 1, max);
+	}
+	return list_rows(st, s, cb, data, err);
+}
+
+int
+store_event_list_state(struct store *st, const char *function, int state,
+		       int (*cb)(const struct store_event *ev, void *data), void *data, int max,
+		       struct err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r;
+
+	if (max <= 0)
+		return 0;
+	if (!function)
+		return err_setmsg(err, EINVAL, "cannot list events by state: no function");
+	r = store__stmt(st, STMT_EV_LIST_FN_STATE, &s, err);
+	if (r < 0)
+		return err_wrap(err, "cannot list events");
+	store__bind_text(s, 1, function);
+	sqlite3_bind_int(s, 2, max);
+	sqlite3_bind_int(s, 3, state);
+	return list_rows(st, s, cb, data, err);
+}
+
+int
+store_event_finish_to(struct store *st, int64_t id, int state, const char *last_error,
+		      const char *dest_request_id, const char *dest_function, const void *payload,
+		      size_t len, uint64_t now_ms, struct err *err)
+{
+	int r;
+
+	if (!dest_function)
+		return store_event_finish(st, id, state, last_error, err);
+	r = store__begin(st, err);
+	if (r < 0)
+		return err_wrap(err, "cannot finish event %lld", (long long)id);
+	r = store_event_finish(st, id, state, last_error, err);
+	if (r >= 0)
+		r = store_event_add(st, dest_request_id, dest_function, payload, len, now_ms, err);
+	if (r >= 0)
+		r = store__commit(st, err);
+	if (r < 0) {
+		store__rollback(st);
+		return r;
+	}
+	return 0;
 }
 
 int

@@ -92,6 +92,31 @@ static const char *const migrations[] = {
 	"  DELETE FROM aliases WHERE function = old.name;"
 	"  DELETE FROM concurrency WHERE function = old.name;"
 	" END;",
+	/* 4: per-function asynchronous settings (retries, event age, destinations) and
+	 * schedules. A function's settings go with it; its schedules stay (EventBridge
+	 * keeps a rule whose target is gone) and report the failure when they fire. */
+	"CREATE TABLE async_config ("
+	"  function TEXT PRIMARY KEY NOT NULL,"
+	"  max_retry INTEGER NOT NULL CHECK (max_retry BETWEEN 0 AND 2),"
+	"  max_age_s INTEGER NOT NULL CHECK (max_age_s BETWEEN 60 AND 21600),"
+	"  on_success TEXT,"
+	"  on_failure TEXT,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	"CREATE TRIGGER functions_drop_async_config AFTER DELETE ON functions BEGIN"
+	"  DELETE FROM async_config WHERE function = OLD.name;"
+	"END;"
+	"CREATE TABLE schedules ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  expression TEXT NOT NULL,"
+	"  function TEXT NOT NULL,"
+	"  payload TEXT,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  last_fired_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT"
+	");",
 };
 
 static int

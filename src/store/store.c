@@ -27,6 +27,10 @@
 #define FN_COLS                                                                                    \
 	"name, runtime, handler, description, env_json, code_sha256, code_size, memory_mb, "       \
 	"timeout_s, keepalive_s, revision, created_ms, updated_ms, tmp_mb, network"
+#define ACFG_COLS "function, max_retry, max_age_s, on_success, on_failure, updated_ms"
+#define SCHED_COLS                                                                                 \
+	"name, expression, function, payload, enabled, created_ms, updated_ms, last_fired_ms, "    \
+	"last_error"
 #define EV_COLS                                                                                    \
 	"id, request_id, function, payload, state, attempts, created_ms, next_ms, last_error"
 
@@ -66,6 +70,25 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			    "ORDER BY id DESC LIMIT ?2",
 	[STMT_EV_LIST_ALL] = "SELECT " EV_COLS " FROM events ORDER BY id DESC LIMIT ?1",
 	[STMT_EV_PRUNE] = "DELETE FROM events WHERE state IN (2, 3) AND created_ms < ?1",
+	[STMT_ACFG_PUT] = "INSERT OR REPLACE INTO async_config (" ACFG_COLS ") "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_ACFG_GET] = "SELECT " ACFG_COLS " FROM async_config WHERE function = ?1",
+	[STMT_ACFG_DELETE] = "DELETE FROM async_config WHERE function = ?1",
+	[STMT_SCHED_PUT] = "INSERT INTO schedules (" SCHED_COLS ") "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, NULL) "
+			   "ON CONFLICT (name) DO UPDATE SET expression = excluded.expression, "
+			   "function = excluded.function, payload = excluded.payload, "
+			   "enabled = excluded.enabled, updated_ms = excluded.updated_ms, "
+			   "last_error = NULL "
+			   "RETURNING created_ms, updated_ms, last_fired_ms",
+	[STMT_SCHED_GET] = "SELECT " SCHED_COLS " FROM schedules WHERE name = ?1",
+	[STMT_SCHED_LIST] = "SELECT " SCHED_COLS " FROM schedules ORDER BY name",
+	[STMT_SCHED_DELETE] = "DELETE FROM schedules WHERE name = ?1",
+	[STMT_SCHED_ENABLE] = "UPDATE schedules SET enabled = ?2, updated_ms = ?3 WHERE name = ?1",
+	[STMT_SCHED_FIRED] = "UPDATE schedules SET last_fired_ms = ?2, last_error = ?3 "
+			     "WHERE name = ?1",
+	[STMT_EV_LIST_FN_STATE] = "SELECT " EV_COLS " FROM events WHERE function = ?1 "
+				  "AND state = ?3 ORDER BY id DESC LIMIT ?2",
 };
 
 _Static_assert(EVENT_PENDING == 0 && EVENT_RUNNING == 1 && EVENT_SUCCEEDED == 2 &&

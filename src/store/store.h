@@ -132,6 +132,19 @@ int store_event_recover(struct store *st, struct err *err);
 int store_event_list(struct store *st, const char *function,
 		     int (*cb)(const struct store_event *ev, void *data), void *data, int max,
 		     struct err *err);
+/* Like store_event_list() for one function, only events in `state` (enum store_event_state). */
+int store_event_list_state(struct store *st, const char *function, int state,
+			   int (*cb)(const struct store_event *ev, void *data), void *data, int max,
+			   struct err *err);
+/*
+ * Finishes event id (as store_event_finish()) and, in the same transaction, queues a new
+ * PENDING event (dest_request_id for dest_function, due at now_ms): a destination record
+ * is never lost, and never sent for an event that is not finished. dest_function NULL
+ * makes this store_event_finish().
+ */
+int store_event_finish_to(struct store *st, int64_t id, int state, const char *last_error,
+			  const char *dest_request_id, const char *dest_function,
+			  const void *payload, size_t len, uint64_t now_ms, struct err *err);
 /* Deletes SUCCEEDED and FAILED events created before before_ms, so the queue does not
  * grow forever. Returns how many were deleted. */
 int store_event_prune(struct store *st, uint64_t before_ms, struct err *err);
@@ -198,5 +211,61 @@ int store_concurrency_set(struct store *st, const char *function, int64_t reserv
 int store_concurrency_list(struct store *st,
 			   int (*cb)(const char *function, int64_t reserved, void *data),
 			   void *data, struct err *err);
+
+/*
+ * A function's asynchronous invocation settings (Lambda's event invoke config). A function
+ * without a row gets the defaults below. The row goes when the function is deleted.
+ */
+#define ASYNC_DEFAULT_MAX_RETRY 2
+#define ASYNC_DEFAULT_MAX_AGE_S 21600
+
+struct async_config {
+	char *function;
+	uint32_t max_retry;	/* 0..2 retries after the first attempt */
+	uint32_t max_age_s;	/* 60..21600: older events are not run again */
+	char *on_success;	/* destination function name, or NULL */
+	char *on_failure;	/* destination function name, or NULL */
+	uint64_t updated_ms;	/* 0 for defaults never stored */
+};
+
+void async_config_release(struct async_config *c);
+/* Inserts or replaces c (borrowed); sets c->updated_ms. -EINVAL for values out of range. */
+int store_async_config_put(struct store *st, struct async_config *c, struct err *err);
+/* Fills *out (release it); -ENOENT when the function has no settings stored (*out then
+ * holds the defaults, so callers may ignore -ENOENT). */
+int store_async_config_get(struct store *st, const char *function, struct async_config *out,
+			   struct err *err);
+/* -ENOENT when none was stored. */
+int store_async_config_delete(struct store *st, const char *function, struct err *err);
+
+/*
+ * Schedules: a named expression ("rate(5 minutes)", "cron(0 12 * * ? *)", "*\/5 * * * *")
+ * that invokes a function asynchronously. The store keeps the text; src/triggers parses it.
+ */
+struct schedule {
+	char *name;		/* [A-Za-z0-9_.-]{1,64} */
+	char *expression;
+	char *function;
+	char *payload;		/* JSON sent instead of the Scheduled Event, or NULL */
+	int enabled;
+	uint64_t created_ms, updated_ms;	/* set by the store */
+	uint64_t last_fired_ms;	/* 0 = never */
+	char *last_error;	/* why the last firing could not queue an event, or NULL */
+};
+
+void schedule_release(struct schedule *sc);
+/* Creates or replaces by name; keeps created_ms and last_fired_ms of an existing one and
+ * clears its last_error. *created (may be NULL) is 1 for a new schedule. */
+int store_schedule_put(struct store *st, struct schedule *sc, int *created, struct err *err);
+int store_schedule_get(struct store *st, const char *name, struct schedule *out,
+		       struct err *err);
+/* Ordered by name; as store_fn_list(), cb may call other store functions. */
+int store_schedule_list(struct store *st, int (*cb)(const struct schedule *sc, void *data),
+			void *data, struct err *err);
+int store_schedule_delete(struct store *st, const char *name, struct err *err);
+int store_schedule_enable(struct store *st, const char *name, int enabled, struct err *err);
+/* Records a firing at fired_ms and its error (NULL when the event was queued). */
+int store_schedule_fired(struct store *st, const char *name, uint64_t fired_ms,
+			 const char *last_error, struct err *err);
 
 #endif

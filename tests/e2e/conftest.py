@@ -105,6 +105,42 @@ def fd_targets(pid):
     return sorted(out)
 
 
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _in_cgroup_of(pid, spawner_pid):
+    """Whether pid sits in a cgroup under the given spawner's hearth-<pid> directory."""
+    mark = "/hearth-%d" % spawner_pid
+    try:
+        with open("/proc/%d/cgroup" % pid) as f:
+            return any(mark + "/" in l or l.rstrip().endswith(mark) for l in f)
+    except OSError:
+        return False
+
+
+def own_sandbox_processes(daemon_pid, spawner_pid):
+    """Sandbox processes that are this daemon's: descended from it or its spawner, or
+    still in one of its spawner's cgroups (where an orphan stays). Other test runs may
+    share the machine and its sandbox uids; their processes are left out."""
+    found = []
+    for pid in sandbox_processes():
+        if spawner_pid and _in_cgroup_of(pid, spawner_pid):
+            found.append(pid)
+            continue
+        p = pid
+        while p > 1:
+            p = _ppid(p)
+            if p in (daemon_pid, spawner_pid):
+                found.append(pid)
+                break
+    return found
+
+
 def host_mounts():
     with open("/proc/self/mountinfo") as f:
         return sorted(l.split()[4] for l in f)
@@ -225,7 +261,8 @@ class Daemon:
                 assert not os.path.exists("/proc/%d" % self.spawner_pid) or \
                     open("/proc/%d/stat" % self.spawner_pid).read().split()[2] == "Z", \
                     "spawner still running"
-            assert sandbox_processes(self.spawner_pid) == [], "sandbox processes left behind"
+            assert own_sandbox_processes(self.proc.pid, self.spawner_pid) == [], \
+                "sandbox processes left behind"
             assert host_mounts() == self.mounts_before, "host mounts changed"
         return rc
 
