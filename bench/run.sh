@@ -89,6 +89,10 @@ row "floor: plain C HTTP server, same answer" "$floor_warm"
 row "warm invoke through the admin API" "$hearth_warm"
 echo "$floor_warm $hearth_warm" | awk '{printf "warm invoke overhead over the floor: p50 %.1f µs, p99 %.1f µs\n", $6 - $1, $8 - $3}'
 row "floor: python3 -S -c pass, no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c pass)"
+# hello-python imports json, as Lambda's handlers do: json pulls in re, enum
+# and functools, ~7 ms of CPU here that no sandbox can save. This is hello's
+# real floor; the row above is the interpreter alone.
+row "floor: python3 -S -c 'import json', no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c 'import json')"
 row "cold start, python3 hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pycold "$RT_COLD_N")"
 row "floor: node -e 0, no sandbox" "$("$BENCH" floor /usr/bin/node "$RT_COLD_N" -e 0)"
 row "cold start, nodejs hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodecold "$RT_COLD_N")"

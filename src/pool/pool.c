@@ -12,6 +12,7 @@
  * calls costs one write per instance, not one per call (DESIGN.md section 7).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -199,8 +200,15 @@ inst_ready(struct instance *in)
 {
 	struct pool_call *c;
 	uint64_t init_ns = 0;
+	int r;
 
 	if (in->state == INST_STARTING) {
+		/* Init is over: the instance's proportional CPU share from now on.
+		 * Not sent, the spawner ends the boost at its own deadline. */
+		r = sandbox_init_done(in->pool->sc, in->id);
+		if (r < 0)
+			log_warn("instance %" PRIu64 ": cannot end its init CPU boost: %s", in->id,
+				 strerror(-r));
 		init_ns = clock_mono_ns() - in->spawn_ns;
 		in->fn->init_ms = init_ns / 1000000;
 		c = in->call;

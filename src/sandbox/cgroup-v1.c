@@ -100,10 +100,36 @@ make_inst(const char *parent, uint64_t id, char **path, struct err *err)
 }
 
 static int
+v1_set_cpu(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst *ci,
+	   const struct sandbox_cpu *cpu, struct err *err)
+{
+	char val[32];
+	int r;
+
+	(void)cg;
+	if (!ci->cpu_path)
+		return 0;
+	/* The period first: a quota is checked against the current period. */
+	snprintf(val, sizeof(val), "%" PRIu64, cpu->period_us);
+	r = sandbox__write_file(ci->cpu_path, "cpu.cfs_period_us", val);
+	if (r == 0) {
+		snprintf(val, sizeof(val), "%" PRIu64, cpu->quota_us);
+		r = sandbox__write_file(ci->cpu_path, "cpu.cfs_quota_us", val);
+	}
+	if (r == 0) {
+		snprintf(val, sizeof(val), "%" PRIu32, cpu->shares);
+		r = sandbox__write_file(ci->cpu_path, "cpu.shares", val);
+	}
+	if (r < 0)
+		return err_set(err, -r, "cannot write the CPU limits of '%s'", ci->cpu_path);
+	return 0;
+}
+
+static int
 v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
 {
-	struct sandbox_cpu cpu;
+	struct sandbox_cpu steady, boost;
 	char val[32];
 	int r;
 
@@ -131,23 +157,9 @@ v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 		if (r < 0)
 			return err_set(err, -r, "cannot write pids.max of '%s'", ci->pids_path);
 	}
-	if (ci->cpu_path) {
-		sandbox_cpu_for_memory(mem_bytes, &cpu);
-		snprintf(val, sizeof(val), "%" PRIu64, cpu.period_us);
-		r = sandbox__write_file(ci->cpu_path, "cpu.cfs_period_us", val);
-		if (r == 0) {
-			snprintf(val, sizeof(val), "%" PRIu64, cpu.quota_us);
-			r = sandbox__write_file(ci->cpu_path, "cpu.cfs_quota_us", val);
-		}
-		if (r == 0) {
-			snprintf(val, sizeof(val), "%" PRIu32, cpu.shares);
-			r = sandbox__write_file(ci->cpu_path, "cpu.shares", val);
-		}
-		if (r < 0)
-			return err_set(err, -r, "cannot write the CPU limits of '%s'",
-				       ci->cpu_path);
-	}
-	return 0;
+	sandbox_cpu_for_memory(mem_bytes, &steady);
+	sandbox_cpu_boost(&steady, &boost);
+	return v1_set_cpu(cg, ci, &boost, err);
 }
 
 static int
@@ -227,6 +239,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
 	.version = 1,
 	.setup = v1_setup,
 	.create = v1_create,
+	.set_cpu = v1_set_cpu,
 	.attach = v1_attach,
 	.oom_killed = v1_oom_killed,
 	.kill = v1_kill,

@@ -89,10 +89,30 @@ v2_setup(struct sandbox__cgroups *cg, struct err *err)
 }
 
 static int
+v2_set_cpu(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst *ci,
+	   const struct sandbox_cpu *cpu, struct err *err)
+{
+	char val[48];
+	int r;
+
+	if (!(cg->limits & SANDBOX_LIMIT_CPU))
+		return 0;
+	snprintf(val, sizeof(val), "%" PRIu64 " %" PRIu64, cpu->quota_us, cpu->period_us);
+	r = sandbox__write_file(ci->mem_path, "cpu.max", val);
+	if (r == 0) {
+		snprintf(val, sizeof(val), "%" PRIu32, cpu->weight);
+		r = sandbox__write_file(ci->mem_path, "cpu.weight", val);
+	}
+	if (r < 0)
+		return err_set(err, -r, "cannot write the CPU limits of '%s'", ci->mem_path);
+	return 0;
+}
+
+static int
 v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
 {
-	struct sandbox_cpu cpu;
+	struct sandbox_cpu steady, boost;
 	char val[48];
 	int r;
 
@@ -117,18 +137,11 @@ v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 		if (r < 0)
 			return err_set(err, -r, "cannot write pids.max of '%s'", ci->mem_path);
 	}
-	if (cg->limits & SANDBOX_LIMIT_CPU) {
-		sandbox_cpu_for_memory(mem_bytes, &cpu);
-		snprintf(val, sizeof(val), "%" PRIu64 " %" PRIu64, cpu.quota_us, cpu.period_us);
-		r = sandbox__write_file(ci->mem_path, "cpu.max", val);
-		if (r == 0) {
-			snprintf(val, sizeof(val), "%" PRIu32, cpu.weight);
-			r = sandbox__write_file(ci->mem_path, "cpu.weight", val);
-		}
-		if (r < 0)
-			return err_set(err, -r, "cannot write the CPU limits of '%s'",
-				       ci->mem_path);
-	}
+	sandbox_cpu_for_memory(mem_bytes, &steady);
+	sandbox_cpu_boost(&steady, &boost);
+	r = v2_set_cpu(cg, ci, &boost, err);
+	if (r < 0)
+		return r;
 	/* CLONE_INTO_CGROUP wants a real directory fd; O_PATH is refused. */
 	ci->clone_fd = open(ci->mem_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ci->clone_fd < 0)
@@ -190,6 +203,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops = {
 	.version = 2,
 	.setup = v2_setup,
 	.create = v2_create,
+	.set_cpu = v2_set_cpu,
 	.attach = v2_attach,
 	.oom_killed = v2_oom_killed,
 	.kill = v2_kill,

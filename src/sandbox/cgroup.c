@@ -303,6 +303,18 @@ sandbox_cpu_for_memory(uint64_t mem_bytes, struct sandbox_cpu *out)
 	out->weight = (uint32_t)MIN(MAX(mb * 100 / SANDBOX_MB_PER_CPU, 1), 10000);
 }
 
+void
+sandbox_cpu_boost(const struct sandbox_cpu *steady, struct sandbox_cpu *out)
+{
+	/* One core (a quota of a whole period) and one core's weight: an
+	 * interpreter starts on one thread, and a core's weight makes a cold
+	 * start compete like any process of the host rather than at 7 %. */
+	*out = *steady;
+	out->quota_us = MAX(steady->quota_us, steady->period_us);
+	out->shares = MAX(steady->shares, 1024);
+	out->weight = MAX(steady->weight, 100);
+}
+
 unsigned
 sandbox__limits_hidden(void)
 {

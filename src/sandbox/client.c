@@ -290,6 +290,28 @@ out:
 }
 
 int
+sandbox_init_done(struct sandbox_client *sc, uint64_t id)
+{
+	struct sandbox__msg m;
+	struct buf b = BUF_INIT;
+	ssize_t n;
+	int r = 0;
+
+	if (sc->fd < 0)
+		return -EPIPE;
+	sandbox__msg_init(&m, SANDBOX__MSG_INIT_DONE, id);
+	r = sandbox__msg_encode(&m, &b);
+	if (r == 0) {
+		do
+			n = send(sc->fd, b.ptr, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		r = n < 0 ? -errno : 0;
+	}
+	buf_release(&b);
+	return r;
+}
+
+int
 sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev)
 {
 	struct sandbox__msg *m;

@@ -39,6 +39,7 @@ enum sandbox__msg_type {
 	/* daemon -> spawner */
 	SANDBOX__MSG_SPAWN = 16,	/* CODE_DIR, [RUNTIME_DIR], ARG*, ENV*, MEM, TMP, PIDS */
 	SANDBOX__MSG_STOP,
+	SANDBOX__MSG_INIT_DONE,		/* the instance's runtime is ready: end its init boost */
 	SANDBOX__MSG_TYPE_MAX
 };
 
@@ -113,9 +114,13 @@ struct sandbox__cgroup_ops {
 	int version;
 	/* Creates the spawner's parent cgroup(s). */
 	int (*setup)(struct sandbox__cgroups *cg, struct err *err);
-	/* Creates the instance cgroup(s) and writes the limits. */
+	/* Creates the instance cgroup(s) and writes the limits, the CPU ones
+	 * boosted for init (sandbox_cpu_boost()). */
 	int (*create)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 		      uint64_t mem_bytes, uint32_t pids_max, struct err *err);
+	/* Writes the CPU limits (no-op without the cpu controller). */
+	int (*set_cpu)(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst *ci,
+		       const struct sandbox_cpu *cpu, struct err *err);
 	/* Moves pid in (v1); nothing on v2, where clone3 put it there. */
 	int (*attach)(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err);
 	/* 1 if the OOM killer struck inside, 0 if not (or unknown). */

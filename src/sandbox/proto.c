@@ -213,6 +213,7 @@ sandbox__msg_type_name(uint32_t type)
 		[SANDBOX__MSG_EXITED] = "exited",
 		[SANDBOX__MSG_SPAWN] = "spawn",
 		[SANDBOX__MSG_STOP] = "stop",
+		[SANDBOX__MSG_INIT_DONE] = "init-done",
 	};
 
 	if (type < ARRAY_SIZE(names) && names[type])

@@ -77,6 +77,22 @@ struct sandbox_cpu {
 /* Pure: the CPU limits of an instance of mem_bytes. */
 void sandbox_cpu_for_memory(uint64_t mem_bytes, struct sandbox_cpu *out);
 
+/*
+ * The init boost. An interpreter's start-up is CPU-bound: python3 needs
+ * ~10 ms of CPU and node ~40 ms, which a 128 MB share (7.2 ms per 100 ms)
+ * stretches to ~0.3 s and ~0.7 s of wall time. So, as Lambda does for its
+ * init phase, an instance starts with at least one full core and a core's
+ * weight, and gets its proportional limits once its runtime first asks for
+ * work (sandbox_init_done()), or at the latest SANDBOX_INIT_BOOST_MS after
+ * it was spawned (the daemon's init timeout), whichever comes first. The
+ * spawner enforces that bound itself, so no daemon path can leave an
+ * instance boosted.
+ */
+#define SANDBOX_INIT_BOOST_MS 10000
+
+/* Pure: the limits during init, given the steady ones: never less. */
+void sandbox_cpu_boost(const struct sandbox_cpu *steady, struct sandbox_cpu *out);
+
 struct sandbox_client {
 	int fd;			/* control socket to the spawner; watch for POLLIN */
 	pid_t spawner_pid;
@@ -128,6 +144,10 @@ int sandbox_start(const struct sandbox_config *cfg, struct sandbox_client *sc, s
 /* Queues a spawn; the outcome arrives later as SPAWNED or SPAWN_FAILED with the
  * same id. Borrows spec (it is serialised before return). */
 int sandbox_spawn(struct sandbox_client *sc, const struct sandbox_spec *spec, struct err *err);
+/* The instance's runtime has finished its init: end its init boost (see
+ * SANDBOX_INIT_BOOST_MS). Asynchronous; 0 or -errno if it cannot be sent (the
+ * spawner then ends the boost at its deadline). */
+int sandbox_init_done(struct sandbox_client *sc, uint64_t id);
 
 /* Reads one event. Returns 0 with *ev filled, -EAGAIN when none is pending,
  * -EPIPE when the spawner is gone (fatal for the daemon). */

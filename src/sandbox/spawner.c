@@ -78,6 +78,10 @@ struct instance {
 	int oom_killed;
 	uint64_t dead_since_ms;
 	int slot;		/* user namespace slot (host id HOST_ID_BASE + slot) */
+	uint64_t mem_bytes;
+	/* Still on the init boost's CPU limits until this (sandbox.h:
+	 * SANDBOX_INIT_BOOST_MS); 0 once the steady limits are written. */
+	uint64_t boost_until_ms;
 	struct sandbox__cgroup_inst cg;
 };
 
@@ -709,6 +713,8 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	inst->id = m->id;
 	inst->pid = pid;
 	inst->slot = slot;
+	inst->mem_bytes = m->mem_bytes;
+	inst->boost_until_ms = clock_mono_ms() + SANDBOX_INIT_BOOST_MS;
 	inst->cg = ci;
 	inst->next = sp->instances;
 	sp->instances = inst;
@@ -749,6 +755,55 @@ handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 		log_warn("spawner: cannot report spawn %" PRIu64 ": %s", m->id, strerror(-r));
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
+}
+
+/* Ends an instance's init boost: its proportional CPU limits from now on.
+ * An instance whose limits cannot be written is killed rather than left
+ * with more CPU than it is allowed. */
+static void
+end_boost(struct spawner *sp, struct instance *inst)
+{
+	struct err err = ERR_INIT;
+	struct sandbox_cpu cpu;
+
+	if (!inst->boost_until_ms || inst->dead)
+		return;
+	inst->boost_until_ms = 0;
+	sandbox_cpu_for_memory(inst->mem_bytes, &cpu);
+	if (sp->cg.ops->set_cpu(&sp->cg, &inst->cg, &cpu, &err) < 0) {
+		log_error("spawner: instance %" PRIu64 ": %s; killing it", inst->id, err.msg);
+		kill(inst->pid, SIGKILL);
+	}
+}
+
+/* Ends the boosts that reached their deadline; returns the ms until the
+ * next one (-1: none pending), for poll(). */
+static int
+expire_boosts(struct spawner *sp)
+{
+	struct instance *inst;
+	uint64_t now = clock_mono_ms(), next = UINT64_MAX;
+
+	for (inst = sp->instances; inst; inst = inst->next) {
+		if (!inst->boost_until_ms || inst->dead)
+			continue;
+		if (inst->boost_until_ms <= now)
+			end_boost(sp, inst);
+		else if (inst->boost_until_ms < next)
+			next = inst->boost_until_ms;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+static void
+handle_init_done(struct spawner *sp, const struct sandbox__msg *m)
+{
+	struct instance *inst = find_instance(sp, m->id);
+
+	/* Unknown: it died and was reported already; the daemon's message
+	 * crossed ours. */
+	if (inst)
+		end_boost(sp, inst);
 }
 
 static void
@@ -887,6 +942,8 @@ handle_ctl(struct spawner *sp)
 	type = m->type;
 	if (type == SANDBOX__MSG_SPAWN)
 		handle_spawn(sp, m);
+	else if (type == SANDBOX__MSG_INIT_DONE)
+		handle_init_done(sp, m);
 	else if (type != SANDBOX__MSG_STOP)
 		log_error("spawner: unexpected control message '%s'", sandbox__msg_type_name(type));
 	free(m);
@@ -990,7 +1047,7 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 	struct pollfd pfd[2];
 	bool pending = false, run = true, short_netns = false;
 	size_t i;
-	int r;
+	int r, timeout, boost_ms;
 
 	/* Its own process group: a ^C meant for the daemon must not kill the
 	 * spawner before it cleans up; it learns of the daemon's death by EOF. */
@@ -1015,7 +1072,11 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 		pfd[1] = (struct pollfd){ sp.sig_fd, POLLIN, 0 };
 		/* Refilling the netns pool waits for an idle moment (timeout 0):
 		 * a spawn request is always served first. */
-		r = poll(pfd, 2, short_netns ? 0 : pending ? RMDIR_RETRY_MS : -1);
+		timeout = short_netns ? 0 : pending ? RMDIR_RETRY_MS : -1;
+		boost_ms = expire_boosts(&sp);
+		if (boost_ms >= 0 && (timeout < 0 || boost_ms < timeout))
+			timeout = boost_ms;
+		r = poll(pfd, 2, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_error("spawner: poll: %s", strerror(errno));
 			break;

@@ -44,6 +44,35 @@ test_cpu_table(void **state)
 	assert_int_equal(c.weight, 10000);
 }
 
+/* The init boost: at least one core and a core's weight, never less than
+ * the steady limits, and the period unchanged. */
+static void
+test_cpu_boost(void **state)
+{
+	static const struct {
+		uint64_t mb, quota_us;
+		uint32_t shares, weight;
+	} rows[] = {
+		{ 128, 100000, 1024, 100 },	/* 7.2 % -> one core for init */
+		{ 1769, 100000, 1024, 100 },	/* one core already */
+		{ 3538, 200000, 2048, 200 },	/* more than a core: unchanged */
+		{ 0, 100000, 1024, 100 },
+	};
+	struct sandbox_cpu steady, b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		sandbox_cpu_for_memory(rows[i].mb << 20, &steady);
+		sandbox_cpu_boost(&steady, &b);
+		assert_int_equal(b.period_us, steady.period_us);
+		assert_int_equal(b.quota_us, rows[i].quota_us);
+		assert_int_equal(b.shares, rows[i].shares);
+		assert_int_equal(b.weight, rows[i].weight);
+		assert_true(b.quota_us >= steady.quota_us);
+	}
+}
+
 static void
 test_limit_names(void **state)
 {
@@ -60,6 +89,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpu_table),
+		cmocka_unit_test(test_cpu_boost),
 		cmocka_unit_test(test_limit_names),
 	};
 

@@ -85,6 +85,7 @@ events_roundtrip(void **state)
 		{ SANDBOX__MSG_EXITED, 1234, 9, 1, 0, 0, NULL },
 		{ SANDBOX__MSG_EXITED, 7, 0, 0, 0, 0, NULL },	/* exit 0: status field absent */
 		{ SANDBOX__MSG_STOP, 0, 0, 0, 0, 0, NULL },
+		{ SANDBOX__MSG_INIT_DONE, 0, 0, 0, 0, 0, NULL },
 	};
 	struct sandbox__msg *m = new_msg(), *d = new_msg();
 	size_t i;
