@@ -318,6 +318,37 @@ keepalive_fired(uv_timer_t *t)
 	}
 }
 
+/* Idle a little while: frozen, it uses no CPU for the rest of its window. */
+static void
+freeze_fired(uv_timer_t *t)
+{
+	struct instance *in = t->data;
+
+	if (in->state != INST_IDLE)
+		return;
+	pool__inst_freeze(in);
+	if (!in->provisioned)
+		uv_timer_start(&in->keepalive, keepalive_fired, in->keepalive_left_ms, 0);
+}
+
+/*
+ * Starts an idle instance's window of window_ms (UINT64_MAX: none, for a
+ * provisioned instance). One timer does both steps, freeze then end, so a
+ * warm call pays one timer stop, as before freezing existed.
+ */
+static void
+idle_arm(struct instance *in, uint64_t window_ms)
+{
+	uint64_t after = in->pool->cfg.freeze_after_ms;
+
+	if (after && in->freeze_fd >= 0 && after < window_ms) {
+		in->keepalive_left_ms = window_ms - after;
+		uv_timer_start(&in->keepalive, freeze_fired, after, 0);
+	} else if (window_ms != UINT64_MAX) {
+		uv_timer_start(&in->keepalive, keepalive_fired, window_ms, 0);
+	}
+}
+
 static void
 prewarm_fired(uv_timer_t *t)
 {
@@ -366,11 +397,13 @@ pool__sched_idle(struct instance *in)
 		if (in->state != INST_IDLE)
 			return;
 	}
-	if (in->provisioned)
+	if (in->provisioned) {
+		idle_arm(in, UINT64_MAX);
 		return;
+	}
 	if (in->keepalive_ms) {
 		/* Pre-warmed: the window was chosen when it was scheduled. */
-		uv_timer_start(&in->keepalive, keepalive_fired, in->keepalive_ms, 0);
+		idle_arm(in, in->keepalive_ms);
 		in->keepalive_ms = 0;
 		return;
 	}
@@ -388,7 +421,7 @@ pool__sched_idle(struct instance *in)
 		uv_timer_start(fn->prewarm, prewarm_fired, ka.prewarm_ms, 0);
 		return;
 	}
-	uv_timer_start(&in->keepalive, keepalive_fired, ka.keepalive_ms, 0);
+	idle_arm(in, ka.keepalive_ms);
 }
 
 void
