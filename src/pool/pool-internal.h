@@ -22,6 +22,7 @@ struct pool_fn {
 	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
 	uint32_t reserved;		/* cap on live instances, POLICY_UNLIMITED for none */
 	uint32_t provisioned;		/* instances kept initialised at all times */
+	uint32_t provision_failures;	/* provisioned instances in a row that died starting */
 	enum policy_keepalive_kind keepalive_kind;
 	bool retired;
 	size_t ninst;
@@ -102,7 +103,7 @@ void pool__inst_thaw(struct instance *in);
 
 /* sched.c: decisions, called by pool.c at each change of state */
 void pool__sched_idle(struct instance *in);		/* ready, nothing to run */
-void pool__sched_freed(struct pool_fn *fn);		/* an instance of fn is gone */
+void pool__sched_freed(struct instance *in);		/* in is gone; fn still alive */
 void pool__sched_call_ended(struct pool_fn *fn);	/* a call finished, any way */
 void pool__sched_init(struct pool *p);
 void pool__sched_fn_init(struct pool_fn *fn);

@@ -211,7 +211,7 @@ inst_free(struct instance *in)
 	}
 	/* Capacity came free: waiting calls and provisioned counts get a look
 	 * while fn is still alive (inst_closed() may free a retired one). */
-	pool__sched_freed(in->fn);
+	pool__sched_freed(in);
 	inst_closed((uv_handle_t *)&in->keepalive);
 }
 

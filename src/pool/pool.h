@@ -127,6 +127,10 @@ struct pool_fn *pool_fn_new(struct pool *p, const struct pool_fn_spec *spec);
 /* No more calls go to fn: idle instances end now, busy ones after their call.
  * The pool frees fn once its last instance has gone. */
 void pool_fn_retire(struct pool_fn *fn);
+/* Changes fn's provisioned count and keep-alive policy in place: instances
+ * beyond a lowered count become ordinary ones (ended now if idle), missing
+ * ones start now. */
+void pool_fn_set_sched(struct pool_fn *fn, uint32_t provisioned, int keepalive_adaptive);
 /* Queues c for fn (c->frame and c->request_id set). Never fails: a failure to
  * start an instance arrives as done(POOL_DIED). */
 void pool_submit(struct pool_fn *fn, struct pool_call *c);
