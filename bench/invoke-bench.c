@@ -132,8 +132,9 @@ main(int argc, char **argv)
 		report(lat, n);
 		return 0;
 	}
-	if (argc != 7 || (strcmp(argv[1], "warm") && strcmp(argv[1], "cold"))) {
-		fprintf(stderr, "usage: invoke-bench warm|cold HOST PORT TOKEN NAME COUNT\n"
+	if (argc != 7 ||
+	    (strcmp(argv[1], "warm") && strcmp(argv[1], "cold") && strcmp(argv[1], "thaw"))) {
+		fprintf(stderr, "usage: invoke-bench warm|cold|thaw HOST PORT TOKEN NAME COUNT\n"
 				"       invoke-bench floor BINARY COUNT [ARG...]\n");
 		return 2;
 	}
@@ -142,6 +143,10 @@ main(int argc, char **argv)
 	{
 		int fd = dial(argv[2], atoi(argv[3]));
 		int cold = strcmp(argv[1], "cold") == 0;
+		/* thaw: each call finds the instance frozen (idle past the daemon's
+		 * --freeze-after, 100 ms by default), so the latency includes the
+		 * thaw and the runtime's wake-up. */
+		int thaw = strcmp(argv[1], "thaw") == 0;
 
 		/* Warm the connection and, in warm mode, the instance. */
 		if (!cold)
@@ -152,6 +157,8 @@ main(int argc, char **argv)
 			int st;
 
 			snprintf(name, sizeof(name), cold ? "%s%d" : "%s", argv[5], i);
+			if (thaw)
+				usleep(250 * 1000);
 			t0 = now_us();
 			st = roundtrip(fd, argv[4], name);
 			lat[i] = now_us() - t0;

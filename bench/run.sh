@@ -6,11 +6,12 @@
 #   throughput at 16 and 64 connections (wrk), hearth and the floor server;
 #   the cold starts of examples/hello-python and examples/hello-node beside
 #   their interpreters' start-up (floor: the interpreter alone, no sandbox);
+#   the warm invoke of a frozen instance (the thaw cost);
 #   density: the memory of an idle warm instance; scale to zero: the daemon's
 #   memory with 1,000 idle functions; the keep-alive policies on a synthetic
 #   trace (bench/trace-replay.c).
 #
-# Knobs: COLD_N, WARM_N, FLOOR_N, RT_COLD_N, WRK_SECONDS, IDLE_FNS. Prints the machine
+# Knobs: COLD_N, WARM_N, THAW_N, FLOOR_N, RT_COLD_N, WRK_SECONDS, IDLE_FNS. Prints the machine
 # and commit; these machines are shared and noisy, so compare rows of one run.
 set -eu
 BUILD=${HEARTH_BUILD:-$(pwd)/build}
@@ -24,6 +25,7 @@ FLOOR_N=${FLOOR_N:-500}
 WRK_SECONDS=${WRK_SECONDS:-5}
 IDLE_FNS=${IDLE_FNS:-1000}
 RT_COLD_N=${RT_COLD_N:-50}
+THAW_N=${THAW_N:-40}
 EXAMPLES=$(cd "$(dirname "$0")/../examples" && pwd)
 SBX_N=${SBX_N:-500}
 SBX_BENCH="$BUILD/bench/sandbox-bench"
@@ -87,6 +89,12 @@ floor_warm=$("$BENCH" warm 127.0.0.1 "$FLOOR_PORT" x hello "$WARM_N")
 hearth_warm=$("$BENCH" warm "$HOST" "$PORT" "$HEARTH_TOKEN" hello "$WARM_N")
 row "floor: plain C HTTP server, same answer" "$floor_warm"
 row "warm invoke through the admin API" "$hearth_warm"
+# The same call on an instance idle past --freeze-after: frozen, so the call
+# pays the thaw and the runtime's wake-up; the daemon's own share (the write
+# that thaws) comes from its counters.
+row "warm invoke of a frozen instance (thaw)" "$("$BENCH" thaw "$HOST" "$PORT" "$HEARTH_TOKEN" hello "$THAW_N")"
+curl -s -H "Authorization: Bearer $HEARTH_TOKEN" "$HEARTH_API/v1/instances" |
+	/usr/bin/python3 -c 'import json,sys; f=json.load(sys.stdin)["freezer"]; print("thaw write in the daemon: mean %.1f µs, max %.1f µs over %d thaws" % (f["thawMeanUs"], f["thawMaxUs"], f["thaws"]))'
 echo "$floor_warm $hearth_warm" | awk '{printf "warm invoke overhead over the floor: p50 %.1f µs, p99 %.1f µs\n", $6 - $1, $8 - $3}'
 row "floor: python3 -S -c pass, no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c pass)"
 # hello-python imports json, as Lambda's handlers do: json pulls in re, enum

@@ -116,6 +116,8 @@ int api__lambda_parse_name(const char *in, char **name, char **qualifier, struct
 void api__async_get(struct api_call *c);
 void api__async_put(struct api_call *c);
 void api__async_delete(struct api_call *c);
+void api__scheduling_get(struct api_call *c);
+void api__scheduling_put(struct api_call *c);
 void api__sched_list(struct api_call *c);
 void api__sched_get(struct api_call *c);
 void api__sched_put(struct api_call *c);

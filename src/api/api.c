@@ -41,6 +41,8 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/v1/functions/{name}/async-config", api__async_get, 0 },
 	{ HTTP_PUT, "/v1/functions/{name}/async-config", api__async_put, 0 },
 	{ HTTP_DELETE, "/v1/functions/{name}/async-config", api__async_delete, 0 },
+	{ HTTP_GET, "/v1/functions/{name}/scheduling", api__scheduling_get, 0 },
+	{ HTTP_PUT, "/v1/functions/{name}/scheduling", api__scheduling_put, 0 },
 	{ HTTP_GET, "/v1/schedules", api__sched_list, 0 },
 	{ HTTP_PUT, "/v1/schedules/{name}", api__sched_put, 0 },
 	{ HTTP_GET, "/v1/schedules/{name}", api__sched_get, 0 },

@@ -132,13 +132,14 @@ out:
 static void
 instance_one(const struct pool_instance_info *in, void *data)
 {
-	json_array_append_new(data, json_pack("{s:I, s:s, s:I, s:s, s:i, s:I, s:I, s:I}", "id",
+	json_array_append_new(data, json_pack("{s:I, s:s, s:I, s:s, s:i, s:I, s:I, s:I, s:b}", "id",
 					      (json_int_t)in->id, "function", in->function,
 					      "revision", (json_int_t)in->revision, "state",
 					      in->state, "pid", in->pid, "ageMs",
 					      (json_int_t)in->age_ms, "calls",
 					      (json_int_t)in->calls, "memoryBytes",
-					      (json_int_t)in->mem_bytes));
+					      (json_int_t)in->mem_bytes, "provisioned",
+					      in->provisioned));
 }
 
 void
@@ -168,8 +169,15 @@ api__stats(struct api_call *c)
 void
 api__instances(struct api_call *c)
 {
+	struct pool *p = invoke_pool(c->api->invoke);
 	json_t *arr = json_array();
+	struct pool_freeze_stats fz;
 
-	pool_foreach(invoke_pool(c->api->invoke), instance_one, arr);
-	api__reply_json(c->req, 200, json_pack("{s:o}", "instances", arr));
+	pool_foreach(p, instance_one, arr);
+	pool_freeze_stats(p, &fz);
+	api__reply_json(c->req, 200, json_pack(
+		"{s:o, s:{s:I, s:I, s:f, s:f}}", "instances", arr, "freezer", "freezes",
+		(json_int_t)fz.freezes, "thaws", (json_int_t)fz.thaws, "thawMeanUs",
+		fz.thaws ? (double)fz.thaw_ns_total / (double)fz.thaws / 1e3 : 0.0, "thawMaxUs",
+		(double)fz.thaw_ns_max / 1e3));
 }

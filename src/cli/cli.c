@@ -38,6 +38,8 @@ static const struct cli_command commands[] = {
 	{ "async-config", cli__cmd_async_config,
 	  "show or set a function's async retries, event age and destinations" },
 	{ "schedule", cli__cmd_schedule, "add, list, remove, enable or disable schedules" },
+	{ "scheduling", cli__cmd_scheduling,
+	  "show or set a function's provisioned concurrency and keep-alive policy" },
 };
 
 static void

@@ -46,6 +46,7 @@ int cli__cmd_versions(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_alias(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_credentials(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_async_config(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_scheduling(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_schedule(int argc, char **argv, const struct cli_global *global);
 
 /*

@@ -2,6 +2,7 @@
  * `hearth ps`: the function instances the daemon holds now (GET
  * /v1/instances), one per sandbox: which function and revision, what it is
  * doing, its init's pid, how old it is and how many calls it has served.
+ * A footer gives what thawing frozen instances has cost the daemon.
  */
 #include <stdio.h>
 
@@ -12,7 +13,9 @@
 static const char ps_usage[] =
 	"usage: hearth ps [--data DIR]\n"
 	"\n"
-	"Lists the running function instances (warm, busy or starting).\n"
+	"Lists the running function instances: starting, idle, frozen (idle, using no CPU until\n"
+	"its next call), busy or ending; ',provisioned' marks those kept by provisioned\n"
+	"concurrency.\n"
 	"\n"
 	"   --data DIR   data directory holding the admin token (default " CLI_DEFAULT_DATA ")\n"
 	"   -h, --help   show this help\n";
@@ -25,7 +28,7 @@ cli__cmd_ps(int argc, char **argv, const struct cli_global *global)
 	};
 	const char *data_dir, *name = NULL;
 	struct cli_table t;
-	json_t *reply, *list, *in;
+	json_t *reply, *list, *in, *fz;
 	char age[32];
 	size_t i;
 	int r;
@@ -47,7 +50,9 @@ cli__cmd_ps(int argc, char **argv, const struct cli_global *global)
 		cli__table_cell(&t, "%lld", cli__json_int(in, "id"));
 		cli__table_cell(&t, "%s", cli__json_str(in, "function"));
 		cli__table_cell(&t, "%lld", cli__json_int(in, "revision"));
-		cli__table_cell(&t, "%s", cli__json_str(in, "state"));
+		/* Provisioned instances are kept whatever their state: say so. */
+		cli__table_cell(&t, "%s%s", cli__json_str(in, "state"),
+				json_is_true(json_object_get(in, "provisioned")) ? ",provisioned" : "");
 		cli__table_cell(&t, "%lld", cli__json_int(in, "pid"));
 		cli__table_cell(&t, "%s", age);
 		cli__table_cell(&t, "%lld", cli__json_int(in, "calls"));
@@ -55,6 +60,11 @@ cli__cmd_ps(int argc, char **argv, const struct cli_global *global)
 	}
 	cli__table_print(&t, stdout);
 	cli__table_release(&t);
+	fz = json_object_get(reply, "freezer");
+	if (cli__json_int(fz, "thaws") > 0)
+		printf("\nthaws: %lld, mean %.1f us, max %.1f us\n", cli__json_int(fz, "thaws"),
+		       json_number_value(json_object_get(fz, "thawMeanUs")),
+		       json_number_value(json_object_get(fz, "thawMaxUs")));
 	json_decref(reply);
 	return CLI_EXIT_OK;
 }

@@ -32,6 +32,8 @@ static const char serve_usage[] =
 	"   --keepalive-policy fixed|adaptive\n"
 	"                       fixed: the --keepalive window; adaptive: learn each function's\n"
 	"                       idle times and pre-warm/keep warm around them (default fixed)\n"
+	"   --freeze-after MS   freeze an instance idle this long, so it uses no CPU until\n"
+	"                       its next call thaws it; 0 never freezes (default 100)\n"
 	"   --allow-weaker-limits\n"
 	"                       run functions even if this host cannot enforce every limit\n"
 	"                       (memory is always required; see 'hearth doctor')\n"
@@ -87,6 +89,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "queue-wait", required_argument, NULL, 'q' },
 		{ "keepalive-policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "freeze-after", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts o = {
@@ -96,6 +99,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		.init_path = NULL,
 		.verbose = 0,
 		.queue_wait_ms = 1000,
+		.freeze_after_ms = 100,
 	};
 	char *init_default = NULL;
 	uint64_t v;
@@ -147,6 +151,12 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 				return cli__usage_error(argv[0], "--keepalive-policy wants fixed or "
 							"adaptive, not '%s'", optarg);
 			o.keepalive_adaptive = strcmp(optarg, "adaptive") == 0;
+			break;
+		case 'F':
+			if (cli__parse_u64(optarg, 0, 3600000, &v) < 0)
+				return cli__usage_error(argv[0], "--freeze-after wants milliseconds "
+							"from 0 to 3600000, not '%s'", optarg);
+			o.freeze_after_ms = v;
 			break;
 		case 'W':
 			o.allow_weaker_limits = true;

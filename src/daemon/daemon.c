@@ -317,6 +317,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	icfg.pool.budget_mb = o->memory_budget_mb ? o->memory_budget_mb : default_budget_mb();
 	icfg.pool.queue_wait_ms = o->queue_wait_ms;
 	icfg.pool.queue_max = 1000;
+	icfg.pool.freeze_after_ms = o->freeze_after_ms;
 	/* The service copies the config but borrows its strings for its life:
 	 * they are freed with the daemon. */
 	d->api.code_root = code_root;

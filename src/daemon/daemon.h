@@ -17,6 +17,7 @@ struct daemon_opts {
 	uint64_t memory_budget_mb;	/* --memory-budget MB; 0 = 75 % of RAM */
 	uint64_t queue_wait_ms;		/* --queue-wait MS: wait for capacity before a 429 */
 	int keepalive_adaptive;		/* --keepalive-policy adaptive (default fixed) */
+	uint64_t freeze_after_ms;	/* --freeze-after MS: freeze idle instances; 0 = never */
 	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
 };
 

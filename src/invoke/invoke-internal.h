@@ -30,6 +30,8 @@ struct fn_entry {
 	struct map versions;	/* "3" -> struct fn_version */
 	struct map aliases;	/* alias name -> struct fn_alias */
 	int64_t reserved;	/* reserved concurrency, -1 for none */
+	uint32_t provisioned;	/* instances of $LATEST kept initialised */
+	char ka_policy[12];	/* "", "fixed" or "adaptive": see struct fn_sched */
 	size_t inflight;	/* calls of any version in flight, counted against reserved */
 	uint64_t gen;		/* unique per entry: a call decrements only its own entry */
 };

@@ -105,6 +105,12 @@ void invoke_alias_set(struct invoke_service *svc, const struct fn_alias *alias);
 void invoke_alias_remove(struct invoke_service *svc, const char *function, const char *alias);
 /* reserved -1 removes the reservation. */
 void invoke_concurrency_set(struct invoke_service *svc, const char *function, int64_t reserved);
+/* Applies a function's scheduling settings (already stored): provisioned
+ * instances of $LATEST start at once; the keep-alive policy applies to every
+ * version's instances. -ENOENT for an unknown function. */
+int invoke_sched_set(struct invoke_service *svc, const char *function, const struct fn_sched *s);
+/* s->keepalive_policy points into the registry; valid until the next change. */
+int invoke_sched_get(struct invoke_service *svc, const char *function, struct fn_sched *s);
 /* -1 when the function has none (or does not exist). */
 int64_t invoke_concurrency_get(struct invoke_service *svc, const char *function);
 

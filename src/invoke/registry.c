@@ -98,6 +98,55 @@ invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn)
 	}
 	copy_config(&fe->cfg, fn);
 	map_put(&svc->fns, fe->cfg.name, fe);
+	/* Provisioned instances are of the new revision, ready before its first call. */
+	if (fe->provisioned)
+		invoke__pool_fn(svc, fe);
+}
+
+/* Whether a function's instances learn their keep-alive window. */
+static int
+keepalive_adaptive(const struct invoke_service *svc, const struct fn_entry *fe,
+		   const struct fn_config *c)
+{
+	if (strcmp(fe->ka_policy, "adaptive") == 0)
+		return 1;
+	if (strcmp(fe->ka_policy, "fixed") == 0)
+		return 0;
+	/* A window set on the function is a promise: keep it fixed. */
+	return !c->keepalive_s && svc->cfg.keepalive_adaptive;
+}
+
+int
+invoke_sched_set(struct invoke_service *svc, const char *function, const struct fn_sched *s)
+{
+	struct fn_entry *fe = map_get(&svc->fns, function);
+	struct fn_version *v;
+	size_t it = 0;
+
+	if (!fe)
+		return -ENOENT;
+	fe->provisioned = s->provisioned;
+	snprintf(fe->ka_policy, sizeof(fe->ka_policy), "%s", s->keepalive_policy);
+	if (fe->pf)
+		pool_fn_set_sched(fe->pf, fe->provisioned, keepalive_adaptive(svc, fe, &fe->cfg));
+	else if (fe->provisioned)
+		invoke__pool_fn(svc, fe);
+	while (map_next(&fe->versions, &it, NULL, (void **)&v))
+		if (v->pf)
+			pool_fn_set_sched(v->pf, 0, keepalive_adaptive(svc, fe, &v->cfg));
+	return 0;
+}
+
+int
+invoke_sched_get(struct invoke_service *svc, const char *function, struct fn_sched *s)
+{
+	struct fn_entry *fe = map_get(&svc->fns, function);
+
+	if (!fe)
+		return -ENOENT;
+	s->provisioned = fe->provisioned;
+	s->keepalive_policy = fe->ka_policy;
+	return 0;
 }
 
 void
@@ -398,10 +447,9 @@ invoke__pool_fn_for(struct invoke_service *svc, struct fn_entry *fe, const struc
 								       SANDBOX_NET_NONE;
 	spec.pids_max = PIDS_MAX;
 	spec.keepalive_ms = c->keepalive_s ? (uint64_t)c->keepalive_s * 1000 : svc->cfg.keepalive_ms;
-	/* A window set on the function is a promise: keep it fixed. */
-	spec.keepalive_adaptive = !c->keepalive_s && svc->cfg.keepalive_adaptive;
+	spec.keepalive_adaptive = keepalive_adaptive(svc, fe, c);
 	spec.reserved = UINT32_MAX;
-	spec.provisioned = 0;
+	spec.provisioned = c->version ? 0 : fe->provisioned;
 	*slot = pool_fn_new(svc->pool, &spec);
 
 	for (i = 0; i < n; i++)
@@ -440,6 +488,13 @@ load_reserved(const char *function, int64_t reserved, void *data)
 	return 0;
 }
 
+static int
+load_sched(const char *function, const struct fn_sched *s, void *data)
+{
+	invoke_sched_set(data, function, s);
+	return 0;
+}
+
 int
 invoke__load(struct invoke_service *svc, struct err *err)
 {
@@ -451,5 +506,7 @@ invoke__load(struct invoke_service *svc, struct err *err)
 		r = store_alias_list(svc->store, NULL, load_alias, svc, err);
 	if (r == 0)
 		r = store_concurrency_list(svc->store, load_reserved, svc, err);
+	if (r == 0)
+		r = store_fn_sched_list(svc->store, load_sched, svc, err);
 	return r < 0 ? err_wrap(err, "cannot load functions") : 0;
 }

@@ -22,6 +22,7 @@ struct pool_fn {
 	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
 	uint32_t reserved;		/* cap on live instances, POLICY_UNLIMITED for none */
 	uint32_t provisioned;		/* instances kept initialised at all times */
+	uint32_t provision_failures;	/* provisioned instances in a row that died starting */
 	enum policy_keepalive_kind keepalive_kind;
 	bool retired;
 	size_t ninst;
@@ -43,6 +44,8 @@ struct instance {
 	uint64_t id;
 	enum inst_state state;
 	int pid, pidfd, cgroup_fd, relay_fd;
+	int freeze_fd;			/* for sandbox_freeze(); -1 without a freezer */
+	bool frozen;			/* idle and frozen: thaw before it runs or dies */
 	uv_poll_t poll;
 	bool poll_open, poll_writing;
 	uv_timer_t keepalive;
@@ -54,6 +57,7 @@ struct instance {
 	bool oom;
 	bool provisioned;		/* kept by provisioned concurrency: no keep-alive */
 	uint64_t keepalive_ms;		/* for a pre-warmed instance: its window; 0 = decide */
+	uint64_t keepalive_left_ms;	/* of the window, what remains once it is frozen */
 	char exit_reason[96];		/* from the runtime's RELAY_EXIT */
 	struct buf init_error_type, init_error_body;
 	bool init_failed;
@@ -83,6 +87,7 @@ struct pool {
 	uint64_t used_mb;		/* live instances, each at its memory size */
 	double gdsf_clock;		/* priority of the latest eviction (FaasCache's L) */
 	uint64_t next_id;
+	struct pool_freeze_stats fz;
 	bool stopping;
 	int closing;			/* handles still to close in pool_free() */
 	void (*stopped_cb)(void *);
@@ -93,10 +98,12 @@ struct pool {
 void pool__inst_spawn(struct pool_fn *fn, struct pool_call *c);
 void pool__inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns);
 void pool__inst_end(struct instance *in, const char *why);
+void pool__inst_freeze(struct instance *in);
+void pool__inst_thaw(struct instance *in);
 
 /* sched.c: decisions, called by pool.c at each change of state */
 void pool__sched_idle(struct instance *in);		/* ready, nothing to run */
-void pool__sched_freed(struct pool_fn *fn);		/* an instance of fn is gone */
+void pool__sched_freed(struct instance *in);		/* in is gone; fn still alive */
 void pool__sched_call_ended(struct pool_fn *fn);	/* a call finished, any way */
 void pool__sched_init(struct pool *p);
 void pool__sched_fn_init(struct pool_fn *fn);

@@ -27,6 +27,57 @@
 
 static const char *const state_names[] = { "starting", "idle", "busy", "busy", "ending" };
 
+void
+pool__inst_freeze(struct instance *in)
+{
+	int r;
+
+	if (in->frozen || in->freeze_fd < 0)
+		return;
+	r = sandbox_freeze(in->pool->sc, in->freeze_fd, true);
+	if (r < 0) {
+		/* Not worth ending it over: it merely keeps its CPU. */
+		log_warn("cannot freeze instance %llu of '%s': %s", (unsigned long long)in->id,
+			 in->fn->name, strerror(-r));
+		return;
+	}
+	in->frozen = true;
+	in->pool->fz.freezes++;
+}
+
+/* One write on the dispatch path, timed: `hearth stats` and the bench report
+ * what thawing costs the daemon. */
+void
+pool__inst_thaw(struct instance *in)
+{
+	struct pool_freeze_stats *fz = &in->pool->fz;
+	uint64_t t0, ns;
+	int r;
+
+	if (!in->frozen)
+		return;
+	t0 = clock_mono_ns();
+	r = sandbox_freeze(in->pool->sc, in->freeze_fd, false);
+	ns = clock_mono_ns() - t0;
+	in->frozen = false;
+	if (r < 0) {
+		/* A frozen instance that cannot be thawed would hang its call. */
+		log_error("cannot thaw instance %llu of '%s': %s", (unsigned long long)in->id,
+			  in->fn->name, strerror(-r));
+		return;
+	}
+	fz->thaws++;
+	fz->thaw_ns_total += ns;
+	if (ns > fz->thaw_ns_max)
+		fz->thaw_ns_max = ns;
+}
+
+void
+pool_freeze_stats(const struct pool *p, struct pool_freeze_stats *out)
+{
+	*out = p->fz;
+}
+
 /* An ending instance no longer counts against the memory budget: it is being
  * killed, and the kernel frees its memory within milliseconds. */
 static void
@@ -144,7 +195,9 @@ inst_free(struct instance *in)
 		close(in->pidfd);
 	if (in->cgroup_fd >= 0)
 		close(in->cgroup_fd);
-	in->relay_fd = in->pidfd = in->cgroup_fd = -1;
+	if (in->freeze_fd >= 0)
+		close(in->freeze_fd);
+	in->relay_fd = in->pidfd = in->cgroup_fd = in->freeze_fd = -1;
 	/* The handles may be closed already (by inst_end); count what remains. */
 	in->closing = 1;
 	if (in->poll_open) {
@@ -159,7 +212,7 @@ inst_free(struct instance *in)
 	}
 	/* Capacity came free: waiting calls and provisioned counts get a look
 	 * while fn is still alive (inst_closed() may free a retired one). */
-	pool__sched_freed(in->fn);
+	pool__sched_freed(in);
 	inst_closed((uv_handle_t *)&in->keepalive);
 }
 
@@ -210,7 +263,10 @@ inst_ready(struct instance *in)
 			log_warn("instance %" PRIu64 ": cannot end its init CPU boost: %s", in->id,
 				 strerror(-r));
 		init_ns = clock_mono_ns() - in->spawn_ns;
-		in->fn->init_ms = init_ns / 1000000;
+		/* GDSF's cost: a moving average, so one slow start on a busy
+		 * machine does not decide an eviction. */
+		in->fn->init_ms = in->fn->init_ms ? (3 * in->fn->init_ms + init_ns / 1000000) / 4 :
+						    init_ns / 1000000;
 		c = in->call;
 		in->call = NULL;
 	} else {
@@ -233,6 +289,7 @@ void
 pool__inst_dispatch(struct instance *in, struct pool_call *c, uint64_t init_ns)
 {
 	uv_timer_stop(&in->keepalive);
+	pool__inst_thaw(in);
 	in->state = INST_BUSY;
 	in->call = c;
 	c->inst = in;
@@ -418,6 +475,8 @@ pool__inst_end(struct instance *in, const char *why)
 		uv_timer_stop(&in->keepalive);
 	if (in->poll_open)
 		uv_poll_stop(&in->poll);
+	/* SIGKILL waits on a v1-frozen task until it is thawed. */
+	pool__inst_thaw(in);
 	if (in->pidfd >= 0)
 		sandbox_kill(in->pidfd);
 }
@@ -506,6 +565,8 @@ on_spawned(struct pool *p, struct sandbox_event *ev)
 		close(ev->pidfd);
 		close(ev->relay_fd);
 		close(ev->cgroup_fd);
+		if (ev->freeze_fd >= 0)
+			close(ev->freeze_fd);
 		return;
 	}
 	log_debug("instance %llu of '%s' spawned in %.2f ms", (unsigned long long)in->id,
@@ -514,6 +575,7 @@ on_spawned(struct pool *p, struct sandbox_event *ev)
 	in->pidfd = ev->pidfd;
 	in->relay_fd = ev->relay_fd;
 	in->cgroup_fd = ev->cgroup_fd;
+	in->freeze_fd = ev->freeze_fd;
 	if (in->state == INST_ENDING) {
 		sandbox_kill(in->pidfd);
 		return;
@@ -661,7 +723,7 @@ pool__inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	in->id = p->next_id++;
 	in->state = INST_STARTING;
 	in->pid = 0;
-	in->pidfd = in->cgroup_fd = in->relay_fd = -1;
+	in->pidfd = in->cgroup_fd = in->relay_fd = in->freeze_fd = -1;
 	buf_init(&in->in);
 	buf_init(&in->out);
 	buf_init(&in->init_error_type);
@@ -749,7 +811,7 @@ pool_foreach(const struct pool *p, void (*cb)(const struct pool_instance_info *,
 			.id = in->id,
 			.function = in->fn->name,
 			.revision = in->fn->revision,
-			.state = state_names[in->state],
+			.state = in->frozen ? "frozen" : state_names[in->state],
 			.pid = in->pid,
 			.age_ms = now - in->created_ms,
 			.calls = in->calls,

@@ -7,6 +7,8 @@
  * to ask for its next event, else to a new instance (a cold start): concurrent
  * calls never queue behind one another. An instance idle for the function's
  * keep-alive window is ended, so an idle function has no process at all.
+ * An instance idle a little while (pool_config.freeze_after_ms) is frozen in
+ * between, so it uses no CPU; the next call thaws it.
  *
  * The pool owns instances and their relay sockets; it knows nothing of HTTP or
  * SQL. Results come back through struct pool_hooks. One loop thread; not
@@ -48,6 +50,13 @@ struct pool_config {
 	uint64_t budget_mb;		/* memory all instances may hold, each at its size */
 	uint64_t queue_wait_ms;		/* how long a call waits for capacity before a throttle */
 	size_t queue_max;		/* calls that may wait at once; more are throttled */
+	uint64_t freeze_after_ms;	/* freeze an instance idle this long; 0 = never freeze */
+};
+
+/* What freezing costs, since the pool started. */
+struct pool_freeze_stats {
+	uint64_t freezes, thaws;
+	uint64_t thaw_ns_total, thaw_ns_max;	/* the daemon's write that thaws, per thaw */
 };
 
 enum pool_outcome {
@@ -100,7 +109,7 @@ struct pool_instance_info {
 	uint64_t id;
 	const char *function;
 	uint64_t revision;
-	const char *state;	/* "starting", "idle", "busy", "ending" */
+	const char *state;	/* "starting", "idle", "frozen", "busy", "ending" */
 	int pid;
 	uint64_t age_ms;
 	uint64_t calls;
@@ -118,12 +127,18 @@ struct pool_fn *pool_fn_new(struct pool *p, const struct pool_fn_spec *spec);
 /* No more calls go to fn: idle instances end now, busy ones after their call.
  * The pool frees fn once its last instance has gone. */
 void pool_fn_retire(struct pool_fn *fn);
+/* Changes fn's provisioned count and keep-alive policy in place: instances
+ * beyond a lowered count become ordinary ones (ended now if idle), missing
+ * ones start now. */
+void pool_fn_set_sched(struct pool_fn *fn, uint32_t provisioned, int keepalive_adaptive);
 /* Queues c for fn (c->frame and c->request_id set). Never fails: a failure to
  * start an instance arrives as done(POOL_DIED). */
 void pool_submit(struct pool_fn *fn, struct pool_call *c);
 /* Ends the call's instance (timeout, caller gone). done() is not called for c.
  * Returns the instance's memory peak in bytes (0 if unknown). */
 uint64_t pool_call_abort(struct pool_call *c);
+
+void pool_freeze_stats(const struct pool *p, struct pool_freeze_stats *out);
 
 /* Instances alive (any state). */
 size_t pool_count(const struct pool *p);

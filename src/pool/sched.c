@@ -21,6 +21,13 @@
 #define REASON_FN "ReservedFunctionConcurrentInvocationLimitExceeded"
 #define REASON_HOST "ConcurrentInvocationLimitExceeded"
 
+/* A function whose instances die before they are ready would be re-created
+ * in a tight loop: after this many in a row, provisioning waits for the next
+ * call or setting change. */
+#define PROVISION_MAX_FAILURES 3
+
+static void ensure_provisioned(struct pool_fn *fn);
+
 static void
 observe(const struct pool_fn *fn, struct policy_fn_obs *o)
 {
@@ -217,6 +224,11 @@ pool_submit(struct pool_fn *fn, struct pool_call *c)
 	c->inst = NULL;
 	c->waiting = false;
 	fn->calls++;
+	if (fn->provision_failures >= PROVISION_MAX_FAILURES) {
+		/* A call is a reason to try again (perhaps the cause is gone). */
+		fn->provision_failures = 0;
+		ensure_provisioned(fn);
+	}
 	if (fn->active_calls++ == 0)
 		policy_hist_call_start(&fn->hist, clock_mono_ms());
 	/* Calls of this function already waiting go first; other functions'
@@ -318,6 +330,37 @@ keepalive_fired(uv_timer_t *t)
 	}
 }
 
+/* Idle a little while: frozen, it uses no CPU for the rest of its window. */
+static void
+freeze_fired(uv_timer_t *t)
+{
+	struct instance *in = t->data;
+
+	if (in->state != INST_IDLE)
+		return;
+	pool__inst_freeze(in);
+	if (!in->provisioned)
+		uv_timer_start(&in->keepalive, keepalive_fired, in->keepalive_left_ms, 0);
+}
+
+/*
+ * Starts an idle instance's window of window_ms (UINT64_MAX: none, for a
+ * provisioned instance). One timer does both steps, freeze then end, so a
+ * warm call pays one timer stop, as before freezing existed.
+ */
+static void
+idle_arm(struct instance *in, uint64_t window_ms)
+{
+	uint64_t after = in->pool->cfg.freeze_after_ms;
+
+	if (after && in->freeze_fd >= 0 && after < window_ms) {
+		in->keepalive_left_ms = window_ms - after;
+		uv_timer_start(&in->keepalive, freeze_fired, after, 0);
+	} else if (window_ms != UINT64_MAX) {
+		uv_timer_start(&in->keepalive, keepalive_fired, window_ms, 0);
+	}
+}
+
 static void
 prewarm_fired(uv_timer_t *t)
 {
@@ -338,6 +381,8 @@ ensure_provisioned(struct pool_fn *fn)
 	uint32_t have = 0;
 
 	if (fn->retired || fn->pool->stopping)
+		return;
+	if (fn->provision_failures >= PROVISION_MAX_FAILURES)
 		return;
 	for (in = fn->insts; in; in = in->fn_next)
 		if (in->provisioned && in->state != INST_ENDING)
@@ -366,11 +411,13 @@ pool__sched_idle(struct instance *in)
 		if (in->state != INST_IDLE)
 			return;
 	}
-	if (in->provisioned)
+	if (in->provisioned) {
+		idle_arm(in, UINT64_MAX);
 		return;
+	}
 	if (in->keepalive_ms) {
 		/* Pre-warmed: the window was chosen when it was scheduled. */
-		uv_timer_start(&in->keepalive, keepalive_fired, in->keepalive_ms, 0);
+		idle_arm(in, in->keepalive_ms);
 		in->keepalive_ms = 0;
 		return;
 	}
@@ -388,14 +435,24 @@ pool__sched_idle(struct instance *in)
 		uv_timer_start(fn->prewarm, prewarm_fired, ka.prewarm_ms, 0);
 		return;
 	}
-	uv_timer_start(&in->keepalive, keepalive_fired, ka.keepalive_ms, 0);
+	idle_arm(in, ka.keepalive_ms);
 }
 
 void
-pool__sched_freed(struct pool_fn *fn)
+pool__sched_freed(struct instance *in)
 {
+	struct pool_fn *fn = in->fn;
 	struct pool *p = fn->pool;
 
+	if (in->provisioned) {
+		if (in->idle_since_ms || in->calls) {
+			fn->provision_failures = 0;
+		} else if (++fn->provision_failures == PROVISION_MAX_FAILURES) {
+			log_error("'%s': %u provisioned instances in a row died before they were "
+				  "ready; not re-creating them until the next call",
+				  fn->name, fn->provision_failures);
+		}
+	}
 	ensure_provisioned(fn);
 	if (p->nwaiting)
 		drain_waiting(p);
@@ -406,6 +463,31 @@ pool__sched_call_ended(struct pool_fn *fn)
 {
 	if (fn->active_calls && --fn->active_calls == 0)
 		policy_hist_call_end(&fn->hist, clock_mono_ms());
+}
+
+void
+pool_fn_set_sched(struct pool_fn *fn, uint32_t provisioned, int keepalive_adaptive)
+{
+	struct instance *in;
+	uint32_t have = 0;
+
+	fn->keepalive_kind = keepalive_adaptive ? POLICY_KEEPALIVE_ADAPTIVE :
+						  POLICY_KEEPALIVE_FIXED;
+	for (in = fn->insts; in; in = in->fn_next) {
+		if (!in->provisioned || in->state == INST_ENDING)
+			continue;
+		if (++have <= provisioned)
+			continue;
+		/* Beyond the new count: an ordinary instance from now on. An idle
+		 * one ends (its window as a provisioned one is unknown); a busy
+		 * one gets its keep-alive when it goes idle. */
+		in->provisioned = false;
+		if (in->state == INST_IDLE)
+			pool__inst_end(in, NULL);
+	}
+	fn->provisioned = provisioned;
+	fn->provision_failures = 0;
+	ensure_provisioned(fn);
 }
 
 void

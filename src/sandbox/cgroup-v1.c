@@ -2,7 +2,9 @@
  * The cgroup v1 backend: separate memory, pids and cpu hierarchies
  * (/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, /sys/fs/cgroup/cpu), as on
  * hybrid systems. Memory is required; pids and cpu are used when mounted
- * (cgroup.c refuses to start without them unless told to run weaker).
+ * (cgroup.c refuses to start without them unless told to run weaker). The
+ * freezer hierarchy, when mounted, lets the daemon freeze idle instances; it
+ * is no limit, so without it instances simply stay thawed.
  *
  * The spawner's parent "hearth-<pid>" goes beneath the spawner's own cgroup in
  * each hierarchy rather than at the root, so instances stay inside whatever
@@ -79,6 +81,11 @@ v1_setup(struct sandbox__cgroups *cg, struct err *err)
 			return r;
 		cg->limits |= SANDBOX_LIMIT_CPU;
 	}
+	if (sandbox__v1_mounted("/sys/fs/cgroup/freezer")) {
+		r = make_parent("freezer", &cg->freezer_parent, err);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -138,6 +145,8 @@ v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 		r = make_inst(cg->pids_parent, id, &ci->pids_path, err);
 	if (r == 0 && cg->cpu_parent)
 		r = make_inst(cg->cpu_parent, id, &ci->cpu_path, err);
+	if (r == 0 && cg->freezer_parent)
+		r = make_inst(cg->freezer_parent, id, &ci->freezer_path, err);
 	if (r < 0)
 		return r;
 	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
@@ -181,6 +190,10 @@ v1_attach(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err)
 	if (r < 0)
 		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
 			       ci->cpu_path);
+	r = ci->freezer_path ? sandbox__write_file(ci->freezer_path, "cgroup.procs", val) : 0;
+	if (r < 0)
+		return err_set(err, -r, "cannot move pid %d into cgroup '%s'", (int)pid,
+			       ci->freezer_path);
 	return 0;
 }
 
@@ -200,6 +213,11 @@ v1_oom_killed(const struct sandbox__cgroup_inst *ci)
 static void
 v1_kill(const struct sandbox__cgroup_inst *ci)
 {
+	/* SIGKILL stays pending on a task in the v1 freezer until it is
+	 * thawed; the daemon thaws before it kills, but a spawner stopping on
+	 * its own (daemon gone) may find instances still frozen. */
+	if (ci->freezer_path)
+		sandbox__write_file(ci->freezer_path, "freezer.state", "THAWED");
 	if (ci->pids_path)
 		sandbox__kill_procs(ci->pids_path);
 	if (ci->mem_path)
@@ -211,12 +229,13 @@ v1_kill(const struct sandbox__cgroup_inst *ci)
 static int
 v1_remove(struct sandbox__cgroup_inst *ci)
 {
-	int r1, r2, r3;
+	int r1, r2, r3, r4;
 
 	r1 = sandbox__rmdir(&ci->mem_path);
 	r2 = sandbox__rmdir(&ci->pids_path);
 	r3 = sandbox__rmdir(&ci->cpu_path);
-	return r1 < 0 ? r1 : r2 < 0 ? r2 : r3;
+	r4 = sandbox__rmdir(&ci->freezer_path);
+	return r1 < 0 ? r1 : r2 < 0 ? r2 : r3 < 0 ? r3 : r4;
 }
 
 static void
@@ -233,6 +252,24 @@ v1_teardown(struct sandbox__cgroups *cg)
 	p = cg->cpu_parent;
 	if (sandbox__rmdir(&cg->cpu_parent) < 0)
 		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+	p = cg->freezer_parent;
+	if (sandbox__rmdir(&cg->freezer_parent) < 0)
+		log_warn("spawner: cannot remove cgroup '%s': %s", p, strerror(errno));
+}
+
+static int
+v1_freeze_fd(const struct sandbox__cgroup_inst *ci)
+{
+	_cleanup_close_ int dir = -1;
+	int fd;
+
+	if (!ci->freezer_path)
+		return -ENOTSUP;
+	dir = open(ci->freezer_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = openat(dir, "freezer.state", O_WRONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
@@ -243,6 +280,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
 	.attach = v1_attach,
 	.oom_killed = v1_oom_killed,
 	.kill = v1_kill,
+	.freeze_fd = v1_freeze_fd,
 	.remove = v1_remove,
 	.teardown = v1_teardown,
 };

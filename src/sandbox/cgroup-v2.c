@@ -180,6 +180,25 @@ v2_kill(const struct sandbox__cgroup_inst *ci)
 		sandbox__kill_procs(ci->mem_path);
 }
 
+/* cgroup.freeze (5.2) sits in every non-root cgroup; killing a frozen v2
+ * cgroup works (the kernel wakes tasks for fatal signals). */
+static int
+v2_freeze_fd(const struct sandbox__cgroup_inst *ci)
+{
+	_cleanup_close_ int dir = -1;
+	int fd;
+
+	if (!ci->mem_path)
+		return -ENOTSUP;
+	dir = open(ci->mem_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = openat(dir, "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOTSUP : -errno;
+	return fd;
+}
+
 static int
 v2_remove(struct sandbox__cgroup_inst *ci)
 {
@@ -207,6 +226,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops = {
 	.attach = v2_attach,
 	.oom_killed = v2_oom_killed,
 	.kill = v2_kill,
+	.freeze_fd = v2_freeze_fd,
 	.remove = v2_remove,
 	.teardown = v2_teardown,
 };

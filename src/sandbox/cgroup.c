@@ -220,6 +220,7 @@ sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci)
 	ci->mem_path = NULL;
 	ci->pids_path = NULL;
 	ci->cpu_path = NULL;
+	ci->freezer_path = NULL;
 	ci->clone_fd = -1;
 }
 
@@ -229,6 +230,7 @@ sandbox__cgroup_inst_release(struct sandbox__cgroup_inst *ci)
 	free(ci->mem_path);
 	free(ci->pids_path);
 	free(ci->cpu_path);
+	free(ci->freezer_path);
 	if (ci->clone_fd >= 0)
 		close(ci->clone_fd);
 	sandbox__cgroup_inst_init(ci);
@@ -259,6 +261,12 @@ is_v1_mount(const char *path)
 	struct statfs sfs;
 
 	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC;
+}
+
+bool
+sandbox__v1_mounted(const char *path)
+{
+	return is_v1_mount(path);
 }
 
 bool
@@ -406,6 +414,7 @@ sandbox__cgroup_init(struct sandbox__cgroups *cg, bool allow_weaker, struct err 
 	cg->mem_parent = NULL;
 	cg->pids_parent = NULL;
 	cg->cpu_parent = NULL;
+	cg->freezer_parent = NULL;
 	cg->limits = 0;
 	if (v2_has_memory())
 		cg->ops = &sandbox__cgroup_v2_ops;
@@ -449,7 +458,9 @@ sandbox__cgroup_release(struct sandbox__cgroups *cg)
 	free(cg->mem_parent);
 	free(cg->pids_parent);
 	free(cg->cpu_parent);
+	free(cg->freezer_parent);
 	cg->mem_parent = NULL;
 	cg->pids_parent = NULL;
 	cg->cpu_parent = NULL;
+	cg->freezer_parent = NULL;
 }

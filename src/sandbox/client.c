@@ -67,12 +67,12 @@ become_spawner(const struct sandbox_config *cfg, int fd)
 }
 
 static int
-recv_msg(int fd, char *buf, size_t size, struct sandbox__msg *m, int fds[3], size_t *nfds,
+recv_msg(int fd, char *buf, size_t size, struct sandbox__msg *m, int fds[4], size_t *nfds,
 	 int flags)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
+		char buf[CMSG_SPACE(4 * sizeof(int))];
 	} cbuf;
 	struct msghdr mh = { 0 };
 	struct iovec iov = { buf, size };
@@ -101,7 +101,7 @@ recv_msg(int fd, char *buf, size_t size, struct sandbox__msg *m, int fds[3], siz
 			int f;
 
 			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*nfds < 3)
+			if (*nfds < 4)
 				fds[(*nfds)++] = f;
 			else
 				close(f);
@@ -156,7 +156,7 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox_client *sc, struc
 	struct sandbox__msg *m;
 	struct pollfd pfd;
 	char buf[EVENT_MAX];
-	int sv[2], fds[3], r, st;
+	int sv[2], fds[4], r, st;
 	size_t nfds = 0, i;
 	pid_t pid;
 
@@ -316,11 +316,11 @@ sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev)
 {
 	struct sandbox__msg *m;
 	char buf[EVENT_MAX];
-	int fds[3], r = 0;
+	int fds[4], r = 0;
 	size_t nfds, i;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->relay_fd = ev->pidfd = ev->cgroup_fd = -1;
+	ev->relay_fd = ev->pidfd = ev->cgroup_fd = ev->freeze_fd = -1;
 	m = xmalloc(sizeof(*m));
 	r = recv_msg(sc->fd, buf, sizeof(buf), m, fds, &nfds, MSG_DONTWAIT);
 	if (r < 0)
@@ -328,7 +328,7 @@ sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev)
 	ev->id = m->id;
 	switch (m->type) {
 	case SANDBOX__MSG_SPAWNED:
-		if (nfds != 3) {
+		if (nfds != 3 && nfds != 4) {
 			r = -EPROTO;
 			break;
 		}
@@ -337,6 +337,7 @@ sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev)
 		ev->relay_fd = fds[0];
 		ev->pidfd = fds[1];
 		ev->cgroup_fd = fds[2];
+		ev->freeze_fd = nfds == 4 ? fds[3] : -1;
 		nfds = 0;
 		break;
 	case SANDBOX__MSG_SPAWN_FAILED:
@@ -413,6 +414,24 @@ sandbox_mem_peak(int cgroup_fd, uint64_t *bytes)
 	};
 
 	return read_first(cgroup_fd, names, bytes);
+}
+
+int
+sandbox_freeze(const struct sandbox_client *sc, int freeze_fd, bool frozen)
+{
+	const char *v;
+	ssize_t n;
+
+	if (freeze_fd < 0)
+		return -ENOTSUP;
+	if (sc->cgroup_version == 2)
+		v = frozen ? "1" : "0";
+	else
+		v = frozen ? "FROZEN" : "THAWED";
+	do
+		n = pwrite(freeze_fd, v, strlen(v), 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
 }
 
 int

@@ -33,7 +33,7 @@ enum sandbox__msg_type {
 	/* spawner -> daemon */
 	SANDBOX__MSG_READY = 1,		/* CGROUP_VERSION: set-up done */
 	SANDBOX__MSG_START_FAILED,	/* ERR_CODE, ERR_MSG: the spawner gives up */
-	SANDBOX__MSG_SPAWNED,		/* PID; fds relay, pidfd, cgroup as SCM_RIGHTS */
+	SANDBOX__MSG_SPAWNED,		/* PID; fds relay, pidfd, cgroup[, freeze] as SCM_RIGHTS */
 	SANDBOX__MSG_SPAWN_FAILED,	/* ERR_CODE, ERR_MSG */
 	SANDBOX__MSG_EXITED,		/* WAIT_STATUS, OOM_KILLED */
 	/* daemon -> spawner */
@@ -107,6 +107,7 @@ struct sandbox__cgroup_inst {
 	char *mem_path;		/* instance dir in the memory hierarchy (the only one on v2) */
 	char *pids_path;	/* v1: instance dir in the pids hierarchy; NULL on v2 */
 	char *cpu_path;		/* v1: instance dir in the cpu hierarchy; NULL on v2 */
+	char *freezer_path;	/* v1: instance dir in the freezer hierarchy; NULL on v2 */
 	int clone_fd;		/* v2: O_DIRECTORY fd for CLONE_INTO_CGROUP; -1 on v1 */
 };
 
@@ -125,8 +126,12 @@ struct sandbox__cgroup_ops {
 	int (*attach)(struct sandbox__cgroup_inst *ci, pid_t pid, struct err *err);
 	/* 1 if the OOM killer struck inside, 0 if not (or unknown). */
 	int (*oom_killed)(const struct sandbox__cgroup_inst *ci);
-	/* SIGKILLs whatever is still inside. */
+	/* SIGKILLs whatever is still inside, thawing it first: a task frozen by
+	 * the v1 freezer does not die until it is thawed. */
 	void (*kill)(const struct sandbox__cgroup_inst *ci);
+	/* An O_WRONLY fd of the file that freezes and thaws the instance (v1
+	 * freezer.state, v2 cgroup.freeze), or -errno (-ENOTSUP: no freezer). */
+	int (*freeze_fd)(const struct sandbox__cgroup_inst *ci);
 	/* Removes the instance cgroup(s): 0, -EBUSY while tasks remain, other -errno.
 	 * Idempotent: what is gone stays gone. */
 	int (*remove)(struct sandbox__cgroup_inst *ci);
@@ -139,6 +144,7 @@ struct sandbox__cgroups {
 	char *mem_parent;	/* the parent in the memory hierarchy (the only one on v2) */
 	char *pids_parent;	/* v1 only; NULL without a pids controller */
 	char *cpu_parent;	/* v1 only; NULL without a cpu controller */
+	char *freezer_parent;	/* v1 only; NULL without a freezer controller */
 	unsigned limits;	/* SANDBOX_LIMIT_* that setup() found enforceable */
 };
 
@@ -168,6 +174,8 @@ int sandbox__rmdir(char **path);
 bool sandbox__v2_has(const char *dir, const char *controller);
 /* SANDBOX_LIMIT_* bits named in $HEARTH_TEST_HIDE_LIMITS (tests only). */
 unsigned sandbox__limits_hidden(void);
+/* Whether path is a cgroup v1 hierarchy's mount. */
+bool sandbox__v1_mounted(const char *path);
 /* Whether the host has swap enabled (SwapTotal in /proc/meminfo). */
 bool sandbox__host_swap(void);
 

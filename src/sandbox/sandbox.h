@@ -132,6 +132,7 @@ struct sandbox_event {
 	int relay_fd;		/* SPAWNED: the daemon's end of the relay socket; caller owns it */
 	int pidfd;		/* SPAWNED: pidfd of hearth-init; caller owns it */
 	int cgroup_fd;		/* SPAWNED: O_PATH|O_DIRECTORY fd of the memory cgroup; caller owns it */
+	int freeze_fd;		/* SPAWNED: for sandbox_freeze(), or -1 (no freezer); caller owns it */
 	int wait_status;	/* EXITED: as from waitpid() */
 	int oom_killed;		/* EXITED: the kernel's OOM killer struck inside the instance */
 	struct err err;		/* SPAWN_FAILED: which step failed and why */
@@ -156,6 +157,16 @@ int sandbox_read_event(struct sandbox_client *sc, struct sandbox_event *ev);
 /* Ends an instance: SIGKILL to hearth-init through its pidfd (the pid namespace
  * takes every other process with it). EXITED follows. Idempotent. */
 int sandbox_kill(int pidfd);
+
+/*
+ * Freezes or thaws every process of an instance (v1 freezer.state, v2
+ * cgroup.freeze) through freeze_fd from SPAWNED: one write, no path lookup.
+ * Freezing returns at once, the kernel finishing it in the background (v1
+ * shows FREEZING meanwhile); a frozen instance uses no CPU. Thawing must come
+ * before sandbox_kill(): a task in the v1 freezer does not die until thawed.
+ * -ENOTSUP when freeze_fd is -1.
+ */
+int sandbox_freeze(const struct sandbox_client *sc, int freeze_fd, bool frozen);
 
 /* Memory accounting read through the cgroup fd from SPAWNED. */
 int sandbox_mem_peak(int cgroup_fd, uint64_t *bytes);

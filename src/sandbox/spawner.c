@@ -225,7 +225,7 @@ send_msg(struct spawner *sp, const struct sandbox__msg *m, const int *fds, size_
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
+		char buf[CMSG_SPACE(4 * sizeof(int))];
 	} cbuf;
 	struct buf b = BUF_INIT;
 	struct msghdr mh = { 0 };
@@ -558,14 +558,16 @@ find_instance(struct spawner *sp, uint64_t id)
 
 /*
  * One spawn, in order: steps 1-5 below, step 4 in child.c. On success the
- * instance is on sp->instances and fds[] holds the relay end, the pidfd and
- * the memory cgroup's O_PATH fd, for the caller to send.
+ * instance is on sp->instances and fds[] holds the relay end, the pidfd, the
+ * memory cgroup's O_PATH fd and, where the host has a freezer, the fd that
+ * freezes and thaws it (else -1), for the caller to send.
  */
 static int
-spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_out,
+spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_out,
       struct err *err)
 {
 	_cleanup_close_ int relay_parent = -1, relay_child = -1, cg_fd = -1, pidfd = -1;
+	_cleanup_close_ int freeze_fd = -1;
 	_cleanup_close_ int sync_r = -1, sync_w = -1, err_r = -1, err_w = -1, netns_fd = -1;
 	_cleanup_free_ char **argv = NULL;
 	struct sandbox__cgroup_inst ci;
@@ -709,6 +711,14 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 		kill_and_reap(pid);
 		goto fail_cgroup;
 	}
+	/* Handing the daemon an fd of the control file lets it freeze and thaw
+	 * with one write, no round trip through us and no path lookup on the
+	 * dispatch path. Without a freezer the instance just stays thawed. */
+	r = sp->cg.ops->freeze_fd(&ci);
+	if (r >= 0)
+		freeze_fd = r;
+	else if (r != -ENOTSUP)
+		log_warn("spawner: instance %" PRIu64 " cannot be frozen: %s", m->id, strerror(-r));
 	inst = xcalloc(1, sizeof(*inst));
 	inst->id = m->id;
 	inst->pid = pid;
@@ -722,6 +732,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[3], pid_t *pid_o
 	fds[0] = steal_fd(&relay_parent);
 	fds[1] = steal_fd(&pidfd);
 	fds[2] = steal_fd(&cg_fd);
+	fds[3] = steal_fd(&freeze_fd);
 	*pid_out = pid;
 	return 0;
 
@@ -737,9 +748,9 @@ handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 {
 	struct err err = ERR_INIT;
 	struct sandbox__msg out;
-	int fds[3], r;
+	int fds[4], r;
 	pid_t pid = 0;
-	size_t i;
+	size_t i, nfds;
 
 	r = spawn(sp, m, fds, &pid, &err);
 	if (r < 0) {
@@ -750,10 +761,11 @@ handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 	out.pid = pid;
 	/* A failed send means the daemon is gone; the loop sees EOF next and
 	 * kills the instance with the rest. */
-	r = send_msg(sp, &out, fds, 3);
+	nfds = fds[3] >= 0 ? 4 : 3;
+	r = send_msg(sp, &out, fds, nfds);
 	if (r < 0)
 		log_warn("spawner: cannot report spawn %" PRIu64 ": %s", m->id, strerror(-r));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 }
 
@@ -890,9 +902,14 @@ shutdown_all(struct spawner *sp)
 	int st;
 
 	sp->stopping = true;
-	for (inst = sp->instances; inst; inst = inst->next)
-		if (!inst->dead)
-			kill(inst->pid, SIGKILL);
+	/* Through the cgroup, which thaws a frozen instance first: waiting
+	 * for one still frozen would hang the spawner. */
+	for (inst = sp->instances; inst; inst = inst->next) {
+		if (inst->dead)
+			continue;
+		sp->cg.ops->kill(&inst->cg);
+		kill(inst->pid, SIGKILL);
+	}
 	for (inst = sp->instances; inst; inst = inst->next) {
 		if (inst->dead)
 			continue;

@@ -117,6 +117,18 @@ static const char *const migrations[] = {
 	"  last_fired_ms INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT"
 	");",
+	/* 5: scheduling settings per function (issue 4): provisioned concurrency
+	 * (instances of $LATEST kept initialised) and the keep-alive policy
+	 * ('' = the daemon's --keepalive-policy). They go with the function. */
+	"CREATE TABLE fn_sched ("
+	"  function TEXT PRIMARY KEY NOT NULL,"
+	"  provisioned INTEGER NOT NULL DEFAULT 0 CHECK (provisioned BETWEEN 0 AND 1000),"
+	"  keepalive_policy TEXT NOT NULL DEFAULT '' "
+	"    CHECK (keepalive_policy IN ('', 'fixed', 'adaptive'))"
+	");"
+	"CREATE TRIGGER functions_drop_fn_sched AFTER DELETE ON functions BEGIN"
+	"  DELETE FROM fn_sched WHERE function = OLD.name;"
+	"END;",
 };
 
 static int

@@ -203,6 +203,19 @@ int store_alias_list(struct store *st, const char *function,
 int store_alias_delete(struct store *st, const char *function, const char *name,
 		       struct err *err);
 
+/* Scheduling settings of a function (issue 4). */
+struct fn_sched {
+	uint32_t provisioned;		/* instances of $LATEST kept initialised, 0-1000 */
+	const char *keepalive_policy;	/* "" (the daemon's default), "fixed" or "adaptive" */
+};
+/* Sets them; -ENOENT when the function is unknown, -EINVAL for a bad value. */
+int store_fn_sched_set(struct store *st, const char *function, const struct fn_sched *s,
+		       struct err *err);
+/* Calls cb for each function with settings, by name. s is valid during the call. */
+int store_fn_sched_list(struct store *st,
+			int (*cb)(const char *function, const struct fn_sched *s, void *data),
+			void *data, struct err *err);
+
 /* Reserved concurrency of a function: reserved >= 0 sets it, -1 removes it.
  * -ENOENT when the function is unknown. */
 int store_concurrency_set(struct store *st, const char *function, int64_t reserved,
