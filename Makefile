@@ -38,7 +38,7 @@ else
 Q := @
 endif
 
-MODULES := lib http api invoke pool sandbox store cli daemon triggers
+MODULES := lib http api invoke pool sandbox store cli daemon triggers gateway
 INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
 RT_PY_SRC := $(wildcard runtimes/python/*.py)

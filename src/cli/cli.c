@@ -38,6 +38,7 @@ static const struct cli_command commands[] = {
 	{ "async-config", cli__cmd_async_config,
 	  "show or set a function's async retries, event age and destinations" },
 	{ "schedule", cli__cmd_schedule, "add, list, remove, enable or disable schedules" },
+	{ "route",  cli__cmd_route,  "add, list or remove HTTP gateway routes" },
 };
 
 static void

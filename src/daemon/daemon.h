@@ -18,6 +18,7 @@ struct daemon_opts {
 	uint64_t queue_wait_ms;		/* --queue-wait MS: wait for capacity before a 429 */
 	int keepalive_adaptive;		/* --keepalive-policy adaptive (default fixed) */
 	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
+	const char *gateway;		/* --gateway HOST:PORT (default 127.0.0.1:8080), "none": off */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

@@ -117,6 +117,18 @@ static const char *const migrations[] = {
 	"  last_fired_ms INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT"
 	");",
+	/* 5: HTTP gateway routes. A route outlives its function (as API Gateway keeps an
+	 * integration whose function is gone) and answers 502 until it is fixed. */
+	"CREATE TABLE routes ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  route_key TEXT NOT NULL UNIQUE,"
+	"  function TEXT NOT NULL,"
+	"  qualifier TEXT,"
+	"  token_sha256 TEXT,"
+	"  cors_json TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");",
 };
 
 static int
