@@ -143,7 +143,8 @@ table_load(struct gateway *gw, struct table *t, struct err *err)
 		table_release(t);
 		return -err->code;
 	}
-	qsort(t->entries, t->n, sizeof(*t->entries), entry_cmp);
+	if (t->n)
+		qsort(t->entries, t->n, sizeof(*t->entries), entry_cmp);
 	t->routes = xcalloc(t->n ? t->n : 1, sizeof(*t->routes));
 	for (i = 0, j = 0; i < t->n; i++) {
 		if (!t->entries[i].key.path) {
