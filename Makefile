@@ -38,14 +38,14 @@ else
 Q := @
 endif
 
-MODULES := lib http api invoke pool sandbox store cli daemon triggers
+MODULES := lib http api invoke pool sandbox store cli daemon triggers gateway
 INIT_SRC := $(wildcard src/init/*.c)
 RT_SRC := $(wildcard runtimes/c/*.c)
 RT_PY_SRC := $(wildcard runtimes/python/*.py)
 RT_PY_STAMP := $(BUILD)/runtimes-python.stamp
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,%,$(wildcard tests/fixtures/*.c))
-EXAMPLES_C := hello-c scheduled
+EXAMPLES_C := hello-c scheduled http-api
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 modlib = $(BUILD)/libhearth-$(1).a

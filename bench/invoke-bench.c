@@ -6,6 +6,9 @@
  *   invoke-bench cold HOST PORT TOKEN PREFIX COUNT
  *       one invocation each of PREFIX0..PREFIX<COUNT-1>, freshly deployed, so
  *       every call is a cold start (sandbox, hearth-init, runtime start).
+ *   invoke-bench gateway HOST PORT PATH COUNT
+ *       COUNT sequential POSTs of the same body to PATH on the gateway listener
+ *       (no token), on one keep-alive connection, after one to warm up.
  *   invoke-bench floor BINARY COUNT [ARG...]
  *       fork+exec+wait of BINARY (with ARGs) with no sandbox and no platform.
  *
@@ -51,7 +54,8 @@ dial(const char *host, int port)
 	return fd;
 }
 
-/* Sends one invoke and reads the whole response; returns the HTTP status. */
+/* Sends one invoke (token NULL: a gateway request to the path in name) and reads the
+ * whole response; returns the HTTP status. */
 static int
 roundtrip(int fd, const char *token, const char *name)
 {
@@ -61,10 +65,15 @@ roundtrip(int fd, const char *token, const char *name)
 	size_t got = 0;
 	int n, status = 0;
 
-	n = snprintf(req, sizeof(req),
-		     "POST /v1/functions/%s/invoke HTTP/1.1\r\nHost: bench\r\n"
-		     "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n%s",
-		     name, token, strlen(body), body);
+	if (token)
+		n = snprintf(req, sizeof(req),
+			     "POST /v1/functions/%s/invoke HTTP/1.1\r\nHost: bench\r\n"
+			     "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n%s",
+			     name, token, strlen(body), body);
+	else
+		n = snprintf(req, sizeof(req),
+			     "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n%s", name, strlen(body), body);
 	if (write(fd, req, (size_t)n) != n) {
 		perror("write");
 		exit(1);
@@ -132,9 +141,30 @@ main(int argc, char **argv)
 		report(lat, n);
 		return 0;
 	}
+	if (argc == 6 && strcmp(argv[1], "gateway") == 0) {
+		int fd = dial(argv[2], atoi(argv[3]));
+
+		n = atoi(argv[5]);
+		lat = calloc((size_t)n, sizeof(*lat));
+		roundtrip(fd, NULL, argv[4]);
+		for (i = 0; i < n; i++) {
+			double t0 = now_us();
+			int st = roundtrip(fd, NULL, argv[4]);
+
+			lat[i] = now_us() - t0;
+			if (st != 200) {
+				fprintf(stderr, "gateway %s: HTTP %d\n", argv[4], st);
+				return 1;
+			}
+		}
+		close(fd);
+		report(lat, n);
+		return 0;
+	}
 	if (argc != 7 ||
 	    (strcmp(argv[1], "warm") && strcmp(argv[1], "cold") && strcmp(argv[1], "thaw"))) {
 		fprintf(stderr, "usage: invoke-bench warm|cold|thaw HOST PORT TOKEN NAME COUNT\n"
+				"       invoke-bench gateway HOST PORT PATH COUNT\n"
 				"       invoke-bench floor BINARY COUNT [ARG...]\n");
 		return 2;
 	}

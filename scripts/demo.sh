@@ -6,9 +6,10 @@ BUILD=${HEARTH_BUILD:-$(pwd)/build}
 HEARTH="$BUILD/hearth"
 DATA=${HEARTH_DATA:-./hearth-data}
 LISTEN=${HEARTH_LISTEN:-127.0.0.1:7070}
+GATEWAY=${HEARTH_GATEWAY:-127.0.0.1:8080}
 export HEARTH_API="http://$LISTEN"
 
-"$HEARTH" serve --data "$DATA" --listen "$LISTEN" &
+"$HEARTH" serve --data "$DATA" --listen "$LISTEN" --gateway "$GATEWAY" &
 pid=$!
 stop() {
 	kill -TERM "$pid" 2>/dev/null || true
@@ -65,6 +66,30 @@ say "\$ hearth deploy nightly-job --runtime provided --handler job --code $BUILD
 say "\$ hearth schedule add every-minute 'rate(1 minute)' nightly-job"
 "$HEARTH" schedule add every-minute 'rate(1 minute)' nightly-job --data "$DATA"
 
+say "\$ hearth deploy api-time ... --route 'GET /time'      # examples/http-api: C, Python, Node.js"
+"$HEARTH" deploy api-time --runtime provided --handler time --code "$BUILD/examples/http-api" \
+	--route 'GET /time' --data "$DATA"
+"$HEARTH" deploy api-hello --runtime python3 --handler lambda_function.lambda_handler \
+	--code "$EXAMPLES/http-api/python" --route 'GET /hello/{name}' --data "$DATA"
+"$HEARTH" deploy api-notes --runtime nodejs --handler index.handler \
+	--code "$EXAMPLES/http-api/node" --route 'ANY /notes' --route 'ANY /notes/{proxy+}' \
+	--data "$DATA"
+
+say "\$ hearth route ls"
+"$HEARTH" route ls --data "$DATA"
+
+say "\$ curl -i http://$GATEWAY/time"
+curl -si "http://$GATEWAY/time"
+echo
+say "\$ curl http://$GATEWAY/hello/Ada?lang=fr"
+curl -s "http://$GATEWAY/hello/Ada?lang=fr"
+echo
+say "\$ curl -X POST -d '{\"text\": \"buy milk\"}' http://$GATEWAY/notes; curl http://$GATEWAY/notes"
+curl -s -X POST -H 'content-type: application/json' -d '{"text": "buy milk"}' "http://$GATEWAY/notes"
+echo
+curl -s "http://$GATEWAY/notes"
+echo
+
 say "\$ hearth ls"
 "$HEARTH" ls --data "$DATA"
 
@@ -73,7 +98,10 @@ say "\$ hearth logs hello-c"
 
 cat <<EOT
 
-hearth is running on $HEARTH_API with its data in $DATA. Try, in another terminal:
+hearth is running on $HEARTH_API (gateway http://$GATEWAY) with its data in $DATA. Try, in
+another terminal:
+
+  curl http://$GATEWAY/hello/you
 
   export HEARTH_API=$HEARTH_API
   $HEARTH invoke hello-c --payload '{"name": "you"}' --data $DATA

@@ -125,6 +125,12 @@ void api__sched_delete(struct api_call *c);
 void api__sched_enable(struct api_call *c);
 void api__sched_disable(struct api_call *c);
 
+/* routes.c: the gateway's routes, /v1/routes. */
+void api__route_list(struct api_call *c);
+void api__route_put(struct api_call *c);
+void api__route_get(struct api_call *c);
+void api__route_delete(struct api_call *c);
+
 /* base64 (standard alphabet, padding required); -EINVAL on bad input. */
 int api__b64_decode(const char *in, size_t len, struct buf *out);
 

@@ -49,6 +49,10 @@ static const struct http_route routes[] = {
 	{ HTTP_DELETE, "/v1/schedules/{name}", api__sched_delete, 0 },
 	{ HTTP_POST, "/v1/schedules/{name}/enable", api__sched_enable, 0 },
 	{ HTTP_POST, "/v1/schedules/{name}/disable", api__sched_disable, 0 },
+	{ HTTP_GET, "/v1/routes", api__route_list, 0 },
+	{ HTTP_POST, "/v1/routes", api__route_put, 0 },
+	{ HTTP_GET, "/v1/routes/{id}", api__route_get, 0 },
+	{ HTTP_DELETE, "/v1/routes/{id}", api__route_delete, 0 },
 };
 
 static int

@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 struct schedule_service;
+struct gateway;
 
 struct api {
 	uv_loop_t *loop;		/* code is unpacked on its worker pool */
@@ -22,6 +23,7 @@ struct api {
 	char access_key[21];		/* the Lambda API's AWS key pair (SigV4) */
 	char secret_key[41];
 	struct schedule_service *schedules;	/* NULL once shutdown has begun */
+	struct gateway *gateway;	/* user routes; NULL once shutdown has begun */
 };
 
 /* The region the Lambda API reports in ARNs (any region is accepted in signatures). */

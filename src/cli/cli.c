@@ -40,6 +40,7 @@ static const struct cli_command commands[] = {
 	{ "schedule", cli__cmd_schedule, "add, list, remove, enable or disable schedules" },
 	{ "scheduling", cli__cmd_scheduling,
 	  "show or set a function's provisioned concurrency and keep-alive policy" },
+	{ "route",  cli__cmd_route,  "add, list or remove HTTP gateway routes" },
 };
 
 static void

@@ -48,6 +48,7 @@ int cli__cmd_credentials(int argc, char **argv, const struct cli_global *global)
 int cli__cmd_async_config(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_scheduling(int argc, char **argv, const struct cli_global *global);
 int cli__cmd_schedule(int argc, char **argv, const struct cli_global *global);
+int cli__cmd_route(int argc, char **argv, const struct cli_global *global);
 
 /*
  * getopt_long() with hearth's messages. `shortopts` must start with ':' so

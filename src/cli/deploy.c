@@ -27,6 +27,7 @@ static const char deploy_usage[] =
 	"usage: hearth deploy NAME --runtime provided|python3|nodejs --code PATH [--handler H]\n"
 	"                     [--memory MB] [--timeout S] [--keepalive S] [--description TEXT]\n"
 	"                     [--env K=V]... [--tmp MB] [--network none|host] [--data DIR]\n"
+	"                     [--route 'METHOD /path']...\n"
 	"\n"
 	"Creates the function NAME, or updates it: an update keeps the settings and code\n"
 	"you leave out, so --runtime and --code are needed only to create.\n"
@@ -42,6 +43,9 @@ static const char deploy_usage[] =
 	"       --tmp MB           size of /tmp, 1 to 10240 (default 512; counts as memory)\n"
 	"       --network MODE     none: loopback only (default); host: the machine's\n"
 	"                          network, for trusted functions only (weaker isolation)\n"
+	"       --route KEY        serve the function on the gateway at KEY, e.g.\n"
+	"                          'GET /hello/{name}' (see 'hearth route --help'); repeat\n"
+	"                          for more\n"
 	"       --data DIR         data directory holding the admin token (default "
 	CLI_DEFAULT_DATA ")\n"
 	"   -h, --help             show this help\n";
@@ -52,6 +56,7 @@ enum {
 	OPT_DATA,
 	OPT_TMP,
 	OPT_NETWORK,
+	OPT_ROUTE,
 };
 
 static bool
@@ -141,6 +146,8 @@ struct deploy_req {
 	json_t *env;	/* NULL until the first --env */
 	const char *code_path;
 	const char *data_dir;
+	const char *routes[16];		/* --route keys */
+	size_t nroutes;
 };
 
 /* jansson refuses strings that are not UTF-8; say which flag carried one. */
@@ -171,6 +178,7 @@ parse_flags(int argc, char **argv, struct deploy_req *d, bool *help)
 		{ "data", required_argument, NULL, OPT_DATA },
 		{ "tmp", required_argument, NULL, OPT_TMP },
 		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "route", required_argument, NULL, OPT_ROUTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -256,6 +264,15 @@ parse_flags(int argc, char **argv, struct deploy_req *d, bool *help)
 							"'%s'", optarg);
 			json_object_set_new(d->body, "network", json_string(optarg));
 			break;
+		case OPT_ROUTE:
+			if (d->nroutes == ARRAY_SIZE(d->routes))
+				return cli__usage_error(cmd, "at most %zu --route flags",
+							ARRAY_SIZE(d->routes));
+			if (strcmp(optarg, "$default") != 0 && !strstr(optarg, " /"))
+				return cli__usage_error(cmd, "--route wants 'METHOD /path' or "
+							"'$default', not '%s'", optarg);
+			d->routes[d->nroutes++] = optarg;
+			break;
 		default:
 			return CLI_EXIT_USAGE;
 		}
@@ -277,7 +294,7 @@ print_deployed(const char *name, const json_t *fn)
 int
 cli__cmd_deploy(int argc, char **argv, const struct cli_global *global)
 {
-	struct deploy_req d = { json_object(), NULL, NULL, global->data_dir };
+	struct deploy_req d = { json_object(), NULL, NULL, global->data_dir, { NULL }, 0 };
 	struct cli_client client = { 0 };
 	struct err err = ERR_INIT;
 	struct buf code = BUF_INIT;
@@ -318,6 +335,18 @@ cli__cmd_deploy(int argc, char **argv, const struct cli_global *global)
 	}
 	print_deployed(name, reply);
 	r = CLI_EXIT_OK;
+	/* The function exists now; each route is put like `hearth route add` would. */
+	for (size_t i = 0; i < d.nroutes && r == CLI_EXIT_OK; i++) {
+		json_t *rb = json_pack("{s:s, s:s}", "route", d.routes[i], "function", name);
+		json_t *rr = NULL;
+
+		if (cli__call_json(&client, "POST", "/v1/routes", rb, &rr, &err) < 0)
+			r = cli__report(&client, &err);
+		else
+			printf("route %s -> %s (%s)\n", d.routes[i], name, cli__json_str(rr, "id"));
+		json_decref(rr);
+		json_decref(rb);
+	}
 out:
 	free(path);
 	json_decref(reply);

@@ -17,13 +17,15 @@
 
 static const char serve_usage[] =
 	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH]\n"
-	"                    [--allow-weaker-limits] [-v]\n"
+	"                    [--gateway HOST:PORT|none] [--allow-weaker-limits] [-v]\n"
 	"\n"
 	"Runs the daemon in the foreground: the admin API, invocations and sandboxes.\n"
 	"\n"
 	"   --data DIR          data directory: store, code, admin token (default "
 	CLI_DEFAULT_DATA ")\n"
 	"   --listen HOST:PORT  admin API address (default 127.0.0.1:7070; port 0 picks one)\n"
+	"   --gateway HOST:PORT the HTTP gateway serving user routes (default 127.0.0.1:8080;\n"
+	"                       port 0 picks one, written to DIR/gateway-address; none: off)\n"
 	"   --keepalive S       seconds an idle instance is kept warm (default 600)\n"
 	"   --init PATH         the hearth-init binary (default: hearth-init next to hearth)\n"
 	"   --memory-budget MB  memory all instances may hold, each at its memory size\n"
@@ -88,6 +90,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "memory-budget", required_argument, NULL, 'm' },
 		{ "queue-wait", required_argument, NULL, 'q' },
 		{ "keepalive-policy", required_argument, NULL, 'p' },
+		{ "gateway", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "freeze-after", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
@@ -157,6 +160,12 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 				return cli__usage_error(argv[0], "--freeze-after wants milliseconds "
 							"from 0 to 3600000, not '%s'", optarg);
 			o.freeze_after_ms = v;
+			break;
+		case 'g':
+			if (strcmp(optarg, "none") != 0 && !listen_valid(optarg))
+				return cli__usage_error(argv[0], "--gateway wants HOST:PORT or none, "
+							"not '%s'", optarg);
+			o.gateway = optarg;
 			break;
 		case 'W':
 			o.allow_weaker_limits = true;

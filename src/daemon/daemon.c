@@ -24,6 +24,7 @@
 
 #include "api/api.h"
 #include "daemon/daemon.h"
+#include "gateway/gateway.h"
 #include "http/http.h"
 #include "invoke/invoke.h"
 #include "lib/cleanup.h"
@@ -51,6 +52,8 @@ struct daemon {
 	uint64_t grace_left_ms;
 	int stopping;
 	char *data_dir, *address_path, *runtimes_dir;
+	struct gateway *gateway;
+	char *gateway_address_path;
 	bool loop_ready;
 };
 
@@ -181,6 +184,8 @@ pool_stopped(void *data)
 	d->invoke = NULL;
 	http_server_free(d->http);
 	d->http = NULL;
+	gateway_free(d->gateway);
+	d->gateway = NULL;
 	uv_close((uv_handle_t *)&d->sigterm, all_closed);
 	uv_close((uv_handle_t *)&d->sigint, all_closed);
 	uv_close((uv_handle_t *)&d->grace, all_closed);
@@ -225,6 +230,11 @@ on_signal(uv_signal_t *s, int signum)
 	d->stopping = 1;
 	unlink(d->address_path);
 	http_server_stop(d->http);
+	if (d->gateway_address_path)
+		unlink(d->gateway_address_path);
+	gateway_stop(d->gateway);
+	/* Route changes need the gateway; requests in flight keep their own copies. */
+	d->api.gateway = NULL;
 	/* No firing after this: a firing during the grace period would be queued
 	 * for the next start anyway, and the timer must close before the loop ends. */
 	schedule_service_free(d->api.schedules);
@@ -232,6 +242,55 @@ on_signal(uv_signal_t *s, int signum)
 	invoke_drain(d->invoke);
 	d->grace_left_ms = GRACE_MS;
 	uv_timer_start(&d->grace, grace_tick, 0, 50);
+}
+
+static int
+write_address(const char *path, const char *host, int port, struct err *err)
+{
+	char addr[300];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(addr, sizeof(addr), "%s:%d\n", strchr(host, ':') ? "[::1]" : host, port);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, addr, strlen(addr)) < 0)
+		return err_set(err, errno, "cannot write '%s'", path);
+	return 0;
+}
+
+/* The user-facing listener (docs/gateway.md). Its routes are loaded even when it does not
+ * listen ("--gateway none"), so they can still be managed. Tests that pass port 0 learn the
+ * real one from <data>/gateway-address. */
+static int
+start_gateway(struct daemon *d, const struct daemon_opts *o, struct err *err)
+{
+	struct gateway_config gcfg = { 0 };
+	const char *listen = o->gateway ? o->gateway : GATEWAY_DEFAULT_LISTEN;
+	char host[256];
+	int port = 0, bound = 0, r;
+
+	if (getenv("HEARTH_GATEWAY_HEADER_TIMEOUT_MS"))
+		gcfg.header_timeout_ms = strtoull(getenv("HEARTH_GATEWAY_HEADER_TIMEOUT_MS"),
+						  NULL, 10);
+	if (getenv("HEARTH_GATEWAY_IDLE_TIMEOUT_MS"))
+		gcfg.idle_timeout_ms = strtoull(getenv("HEARTH_GATEWAY_IDLE_TIMEOUT_MS"), NULL,
+						10);
+	r = gateway_new(&d->gateway, &d->loop, d->store, d->invoke, &gcfg, err);
+	if (r < 0)
+		return r;
+	d->api.gateway = d->gateway;
+	if (strcmp(listen, "none") == 0)
+		return 0;
+	if (split_listen(listen, host, sizeof(host), &port, err) < 0)
+		return -err->code;
+	if (gateway_listen(d->gateway, host, port, &bound, err) < 0)
+		return err_wrap(err, "cannot listen for the gateway on '%s' (see --gateway)",
+				listen);
+	d->gateway_address_path = xasprintf("%s/gateway-address", d->data_dir);
+	if (write_address(d->gateway_address_path, host, bound, err) < 0)
+		return -err->code;
+	log_info("gateway: listening on http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+		 strchr(host, ':') ? "]" : "", bound);
+	return 0;
 }
 
 static int
@@ -337,6 +396,10 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	if (http_server_listen(d->http, host, port, &bound, err) < 0)
 		return err_wrap(err, "cannot listen on '%s'", o->listen);
 
+	r = start_gateway(d, o, err);
+	if (r < 0)
+		return r;
+
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	d->sigterm.data = d->sigint.data = d;
@@ -386,6 +449,7 @@ daemon_run(const struct daemon_opts *opts)
 		}
 		if (d.http)
 			http_server_free(d.http);
+		gateway_free(d.gateway);
 		if (d.sc.fd >= 0)
 			sandbox_stop(&d.sc);
 		if (d.loop_ready) {
@@ -395,6 +459,7 @@ daemon_run(const struct daemon_opts *opts)
 		store_close(d.store);
 		free((char *)d.api.code_root);
 		free(d.address_path);
+		free(d.gateway_address_path);
 		free(d.runtimes_dir);
 		free(d.data_dir);
 		return 1;
@@ -406,6 +471,7 @@ daemon_run(const struct daemon_opts *opts)
 	store_close(d.store);
 	free((char *)d.api.code_root);
 	free(d.address_path);
+	free(d.gateway_address_path);
 	free(d.runtimes_dir);
 	free(d.data_dir);
 	log_info("stopped");

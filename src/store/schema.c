@@ -129,6 +129,18 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER functions_drop_fn_sched AFTER DELETE ON functions BEGIN"
 	"  DELETE FROM fn_sched WHERE function = OLD.name;"
 	"END;",
+	/* 6: HTTP gateway routes. A route outlives its function (as API Gateway keeps an
+	 * integration whose function is gone) and answers 502 until it is fixed. */
+	"CREATE TABLE routes ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  route_key TEXT NOT NULL UNIQUE,"
+	"  function TEXT NOT NULL,"
+	"  qualifier TEXT,"
+	"  token_sha256 TEXT,"
+	"  cors_json TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");",
 };
 
 static int

@@ -281,4 +281,32 @@ int store_schedule_enable(struct store *st, const char *name, int enabled, struc
 int store_schedule_fired(struct store *st, const char *name, uint64_t fired_ms,
 			 const char *last_error, struct err *err);
 
+/*
+ * Gateway routes: "METHOD /path/{param}/{proxy+}" (or "$default") pointing at a
+ * function, version or alias. The store keeps the text; src/gateway parses it.
+ * A bearer token is kept only as its SHA-256, so the database never holds it.
+ */
+struct route_config {
+	char *id;		/* "r" + 12 hex digits, made by the caller on create */
+	char *key;		/* "GET /hello/{name}", "ANY /{proxy+}", "$default" (unique) */
+	char *function;
+	char *qualifier;	/* version number or alias, or NULL for $LATEST */
+	char *token_sha256;	/* hex SHA-256 of the bearer token, or NULL for no auth */
+	char *cors_json;	/* the route's CORS settings as JSON, or NULL for none */
+	uint64_t created_ms, updated_ms;	/* set by the store */
+};
+
+void route_config_release(struct route_config *rc);
+/* Creates, or replaces the route with the same key (keeping its id and created_ms, which
+ * are written back into rc). *created (may be NULL) is 1 for a new route. */
+int store_route_put(struct store *st, struct route_config *rc, int *created, struct err *err);
+/* By id or by key; -ENOENT when neither matches. */
+int store_route_get(struct store *st, const char *id_or_key, struct route_config *out,
+		    struct err *err);
+/* Ordered by key; cb may call other store functions. */
+int store_route_list(struct store *st, int (*cb)(const struct route_config *rc, void *data),
+		     void *data, struct err *err);
+/* By id or by key; -ENOENT when neither matches. */
+int store_route_delete(struct store *st, const char *id_or_key, struct err *err);
+
 #endif

@@ -180,7 +180,8 @@ class Daemon:
         self.stderr = open(self.stderr_path, "ab")
         self.mounts_before = host_mounts()
         self.proc = subprocess.Popen(
-            [HEARTH, "serve", "--data", self.data, "--listen", "127.0.0.1:0"] + self.extra_args,
+            [HEARTH, "serve", "--data", self.data, "--listen", "127.0.0.1:0",
+             "--gateway", "127.0.0.1:0"] + self.extra_args,
             stdout=self.stderr, stderr=self.stderr, env=self.env)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -195,6 +196,12 @@ class Daemon:
         else:
             raise AssertionError("daemon did not start:\n" + self.log())
         self.url = "http://" + addr
+        # The gateway writes its address before the admin listener's.
+        self.gateway_url = None
+        gw_file = os.path.join(self.data, "gateway-address")
+        if os.path.exists(gw_file):
+            with open(gw_file) as f:
+                self.gateway_url = "http://" + f.read().strip()
         with open(os.path.join(self.data, "token")) as f:
             self.token = f.read().strip()
         self.spawner_pid = None
@@ -312,6 +319,21 @@ class Daemon:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    def gateway(self, method, path, body=None, headers=None, timeout=60):
+        """One request to the gateway listener: (status, headers as a list of
+        (name, value) pairs, body bytes)."""
+        import http.client
+        host, port = self.gateway_url[len("http://"):].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, r.getheaders(), r.read()
+        finally:
+            conn.close()
 
     def invoke(self, name, payload=None, headers=None, timeout=60):
         body = json.dumps(payload if payload is not None else {})

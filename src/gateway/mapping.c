@@ -1,0 +1,822 @@
+/*
+ * API Gateway's HTTP API mapping, payload format 2.0: route keys, the event a
+ * function receives, the response it answers with, and CORS headers.
+ *
+ * Pure: no clock, no I/O, no loop; everything is passed in, so each rule is
+ * tested from a table (tests/unit/test-gateway-mapping.c). The rules follow AWS's
+ * documentation of HTTP APIs; where hearth differs, docs/gateway.md says so.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gateway/gateway.h"
+#include "lib/banned.h"
+
+static const struct {
+	const char *name;
+	int method;
+} methods[] = {
+	{ "GET", HTTP_GET },	   { "POST", HTTP_POST },     { "PUT", HTTP_PUT },
+	{ "PATCH", HTTP_PATCH },   { "DELETE", HTTP_DELETE }, { "HEAD", HTTP_HEAD },
+	{ "OPTIONS", HTTP_OPTIONS }, { "ANY", -1 },
+};
+
+int
+gateway_key_parse(const char *key, struct gateway_key *out, struct err *err)
+{
+	const char *sp;
+	struct http_route one = { 0 };
+	size_t i, mlen;
+
+	memset(out, 0, sizeof(*out));
+	if (!key || !*key)
+		return err_setmsg(err, EINVAL, "a route key is required, e.g. 'GET /hello/{name}' "
+				  "or '$default'");
+	if (strlen(key) > GATEWAY_ROUTE_KEY_MAX)
+		return err_setmsg(err, EINVAL, "route key is over %d bytes", GATEWAY_ROUTE_KEY_MAX);
+	if (strcmp(key, "$default") == 0) {
+		out->method = -1;
+		return 0;
+	}
+	sp = strchr(key, ' ');
+	if (!sp)
+		return err_setmsg(err, EINVAL, "invalid route key '%s': use 'METHOD /path' or "
+				  "'$default'", key);
+	mlen = (size_t)(sp - key);
+	for (i = 0; i < ARRAY_SIZE(methods); i++) {
+		if (strlen(methods[i].name) == mlen && memcmp(methods[i].name, key, mlen) == 0)
+			break;
+	}
+	if (i == ARRAY_SIZE(methods))
+		return err_setmsg(err, EINVAL, "invalid method '%.*s' in route key: use GET, POST, "
+				  "PUT, PATCH, DELETE, HEAD, OPTIONS or ANY", (int)MIN(mlen, 16),
+				  key);
+	for (const char *p = sp + 1; *p; p++) {
+		/* Characters a path may hold, braces and '+' for parameters; no query. */
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("?#\"\\", *p))
+			return err_setmsg(err, EINVAL, "invalid character in route path '%s'",
+					  sp + 1);
+	}
+	one.pattern = sp + 1;
+	if (http_routes_check(&one, 1, err) < 0)
+		return -err->code;
+	if (strstr(sp + 1, "//"))
+		return err_setmsg(err, EINVAL, "route path '%s' has an empty segment", sp + 1);
+	out->method = methods[i].method;
+	out->path = xstrdup(sp + 1);
+	return 0;
+}
+
+void
+gateway_key_release(struct gateway_key *k)
+{
+	free(k->path);
+	k->path = NULL;
+}
+
+/* ---- UTF-8 and base64 ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 (RFC 3629). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Valid UTF-8 without NUL (jansson takes NUL, but C strings downstream would not). */
+static bool
+utf8_valid(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t len;
+
+	while (n > 0) {
+		if (*p == 0)
+			return false;
+		len = utf8_len(p, n);
+		if (len == 0)
+			return false;
+		p += len;
+		n -= len;
+	}
+	return true;
+}
+
+/* A JSON string of s; invalid bytes become U+FFFD, as a client's bytes may be anything. */
+static json_t *
+jstr(struct str s)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s.ptr;
+	size_t n = s.len, len;
+	json_t *j;
+
+	if (utf8_valid(s.ptr, s.len))
+		return json_stringn(s.ptr ? s.ptr : "", s.len);
+	while (n > 0) {
+		len = *p ? utf8_len(p, n) : 0;
+		if (len == 0) {
+			buf_adds(&b, "\xef\xbf\xbd");
+			len = 1;
+		} else {
+			buf_add(&b, p, len);
+		}
+		p += len;
+		n -= len;
+	}
+	j = json_stringn(b.ptr, b.len);
+	buf_release(&b);
+	return j;
+}
+
+static void
+b64_encode(const void *in, size_t len, struct buf *out)
+{
+	size_t start = out->len;
+	int n;
+
+	buf_grow(out, (len + 2) / 3 * 4 + 1);
+	n = EVP_EncodeBlock((unsigned char *)out->ptr + start, in, (int)len);
+	buf_setlen(out, start + (size_t)n);
+}
+
+/* Standard base64 with padding; -EINVAL on anything else. */
+static int
+b64_decode(const char *in, size_t len, struct buf *out)
+{
+	size_t pad = 0, i, start = out->len;
+	int n;
+
+	if (len % 4 != 0 || len > INT32_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)in[i]) && in[i] != '+' && in[i] != '/' &&
+		    !(in[i] == '=' && i >= len - 2))
+			return -EINVAL;
+	}
+	if (len >= 1 && in[len - 1] == '=')
+		pad++;
+	if (len >= 2 && in[len - 2] == '=')
+		pad++;
+	if (pad == 1 && in[len - 2] == '=')
+		return -EINVAL;
+	buf_grow(out, len / 4 * 3 + 1);
+	n = EVP_DecodeBlock((unsigned char *)out->ptr + start, (const unsigned char *)in,
+			    (int)len);
+	if (n < 0)
+		return -EINVAL;
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	buf_setlen(out, start + (size_t)n - pad);
+	return 0;
+}
+
+void
+gateway_token_hash(const char *token, size_t len, char out[65])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256((const unsigned char *)token, len, md);
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* ---- the event ----------------------------------------------------------------------- */
+
+bool
+gateway_body_is_text(const struct str *content_type, const void *body, size_t len)
+{
+	static const char *const text_types[] = {
+		"application/json", "application/xml", "application/javascript",
+		"application/x-www-form-urlencoded", "application/graphql", "application/yaml",
+	};
+	char ct[128];
+	size_t n, i;
+	char *semi;
+
+	if (!utf8_valid(body, len))
+		return false;
+	if (!content_type || content_type->len == 0)
+		return true;
+	n = MIN(content_type->len, sizeof(ct) - 1);
+	for (i = 0; i < n; i++)
+		ct[i] = (char)tolower((unsigned char)content_type->ptr[i]);
+	ct[n] = '\0';
+	semi = strchr(ct, ';');
+	if (semi)
+		*semi = '\0';
+	n = strlen(ct);
+	while (n > 0 && ct[n - 1] == ' ')
+		ct[--n] = '\0';
+	if (strncmp(ct, "text/", 5) == 0)
+		return true;
+	if (n > 5 && (strcmp(ct + n - 5, "+json") == 0 || strcmp(ct + n - 4, "+xml") == 0))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(text_types); i++) {
+		if (strcmp(ct, text_types[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static struct str
+trim(struct str s)
+{
+	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+		s.ptr++;
+		s.len--;
+	}
+	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
+/* Cookie headers split at ';' into the cookies array, as API Gateway does. */
+static void
+add_cookies(json_t *cookies, struct str v)
+{
+	const char *p = v.ptr, *end = v.ptr + v.len;
+
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		struct str c = trim(str_from(p, (size_t)((semi ? semi : end) - p)));
+
+		if (c.len)
+			json_array_append_new(cookies, jstr(c));
+		p = semi ? semi + 1 : end;
+	}
+}
+
+/* Headers with lower-case names, repeated ones joined with ','; cookies apart. */
+static json_t *
+headers_json(const struct http_request *req, json_t *cookies)
+{
+	json_t *h = json_object();
+	char name[256];
+	size_t i, j;
+
+	for (i = 0; i < req->nheaders; i++) {
+		const struct http_header *hd = &req->headers[i];
+		struct buf v = BUF_INIT;
+		bool seen = false;
+
+		if (hd->name.len == 0 || hd->name.len >= sizeof(name))
+			continue;
+		if (str_caseeqs(hd->name, "cookie")) {
+			add_cookies(cookies, hd->value);
+			continue;
+		}
+		for (j = 0; j < i && !seen; j++)
+			seen = req->headers[j].name.len == hd->name.len &&
+			       strncasecmp(req->headers[j].name.ptr, hd->name.ptr, hd->name.len) == 0;
+		if (seen)
+			continue;
+		for (j = 0; j < hd->name.len; j++)
+			name[j] = (char)tolower((unsigned char)hd->name.ptr[j]);
+		name[hd->name.len] = '\0';
+		if (!utf8_valid(name, hd->name.len))
+			continue;
+		buf_addstr(&v, hd->value);
+		for (j = i + 1; j < req->nheaders; j++) {
+			if (req->headers[j].name.len == hd->name.len &&
+			    strncasecmp(req->headers[j].name.ptr, hd->name.ptr, hd->name.len) == 0) {
+				buf_addch(&v, ',');
+				buf_addstr(&v, req->headers[j].value);
+			}
+		}
+		json_object_set_new(h, name, jstr(str_from(v.ptr, v.len)));
+		buf_release(&v);
+	}
+	return h;
+}
+
+/* Percent-decoded, or the raw bytes when the escapes are bad (the raw text stays in
+ * rawQueryString/rawPath for a function that wants to judge for itself). */
+static json_t *
+decoded(struct str s)
+{
+	char *d = NULL;
+	json_t *j;
+
+	if (http_pct_decode(s, &d) < 0)
+		return jstr(s);
+	j = jstr(str_cstr(d));
+	free(d);
+	return j;
+}
+
+/* queryStringParameters: decoded keys and values, repeated keys joined with ','. NULL
+ * when the query has no parameter. */
+static json_t *
+query_json(struct str q)
+{
+	const char *p = q.ptr, *end = q.ptr + q.len;
+	json_t *o = json_object();
+
+	while (p && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pend = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pend - p));
+		struct str k = str_from(p, (size_t)((eq ? eq : pend) - p));
+		struct str v = eq ? str_from(eq + 1, (size_t)(pend - eq - 1)) : str_from("", 0);
+
+		if (k.len) {
+			json_t *key = decoded(k), *val = decoded(v), *cur;
+			const char *ks = json_string_value(key);
+
+			cur = json_object_get(o, ks);
+			if (cur) {
+				char *joined = xasprintf("%s,%s", json_string_value(cur),
+							 json_string_value(val));
+
+				json_object_set_new(o, ks, json_string(joined));
+				free(joined);
+			} else {
+				json_object_set(o, ks, val);
+			}
+			json_decref(key);
+			json_decref(val);
+		}
+		p = pend + (amp ? 1 : 0);
+	}
+	if (json_object_size(o) == 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+gateway_event_build(const struct gateway_event_in *in, struct buf *out)
+{
+	const struct http_request *req = in->req;
+	const struct str *ua = http_header_get(req, "user-agent");
+	const struct str *host = http_header_get(req, "host");
+	const struct str *ct = http_header_get(req, "content-type");
+	json_t *ev, *ctx, *http, *cookies = json_array(), *headers, *q;
+	struct str domain = host && host->len ? *host : STR_LIT("localhost");
+	const char *dot;
+	char when[40];
+	time_t secs = (time_t)(in->now_ms / 1000);
+	struct tm tm;
+	char *text;
+	size_t i;
+
+	headers = headers_json(req, cookies);
+	gmtime_r(&secs, &tm);
+	/* API Gateway's CLF-style time; the C locale's month names are English. */
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	/* The domain's port is not part of its name. */
+	dot = memchr(domain.ptr, ':', domain.len);
+	if (dot && domain.ptr[0] != '[')
+		domain.len = (size_t)(dot - domain.ptr);
+	dot = memchr(domain.ptr, '.', domain.len);
+
+	http = json_object();
+	json_object_set_new(http, "method", jstr(req->method_name));
+	json_object_set_new(http, "path", jstr(req->path));
+	json_object_set_new(http, "protocol", json_string(req->http_minor ? "HTTP/1.1" :
+								  "HTTP/1.0"));
+	json_object_set_new(http, "sourceIp", json_string(req->peer_ip));
+	json_object_set_new(http, "userAgent", ua ? jstr(*ua) : json_string(""));
+
+	ctx = json_object();
+	json_object_set_new(ctx, "accountId", json_string("000000000000"));
+	json_object_set_new(ctx, "apiId", json_string("hearth"));
+	json_object_set_new(ctx, "domainName", jstr(domain));
+	json_object_set_new(ctx, "domainPrefix",
+			    jstr(dot ? str_from(domain.ptr, (size_t)(dot - domain.ptr)) : domain));
+	json_object_set_new(ctx, "http", http);
+	json_object_set_new(ctx, "requestId", json_string(in->request_id));
+	json_object_set_new(ctx, "routeKey", json_string(in->route_key));
+	json_object_set_new(ctx, "stage", json_string("$default"));
+	json_object_set_new(ctx, "time", json_string(when));
+	json_object_set_new(ctx, "timeEpoch", json_integer((json_int_t)in->now_ms));
+
+	ev = json_object();
+	json_object_set_new(ev, "version", json_string("2.0"));
+	json_object_set_new(ev, "routeKey", json_string(in->route_key));
+	json_object_set_new(ev, "rawPath", jstr(req->path));
+	json_object_set_new(ev, "rawQueryString", jstr(req->query.ptr ? req->query : STR_LIT("")));
+	/* As API Gateway: the keys are there only when there is something in them. */
+	if (json_array_size(cookies))
+		json_object_set_new(ev, "cookies", cookies);
+	else
+		json_decref(cookies);
+	json_object_set_new(ev, "headers", headers);
+	q = query_json(req->query);
+	if (q)
+		json_object_set_new(ev, "queryStringParameters", q);
+	if (in->params && in->params->n) {
+		json_t *pp = json_object();
+
+		for (i = 0; i < in->params->n; i++) {
+			char *name = str_dup(in->params->name[i]);
+
+			json_object_set_new(pp, name, decoded(in->params->value[i]));
+			free(name);
+		}
+		json_object_set_new(ev, "pathParameters", pp);
+	}
+	json_object_set_new(ev, "requestContext", ctx);
+	json_object_set_new(ev, "stageVariables", json_null());
+	if (req->body.len) {
+		if (gateway_body_is_text(ct, req->body.ptr, req->body.len)) {
+			json_object_set_new(ev, "body", json_stringn(req->body.ptr, req->body.len));
+			json_object_set_new(ev, "isBase64Encoded", json_false());
+		} else {
+			struct buf b = BUF_INIT;
+
+			b64_encode(req->body.ptr, req->body.len, &b);
+			json_object_set_new(ev, "body", json_stringn(b.ptr, b.len));
+			json_object_set_new(ev, "isBase64Encoded", json_true());
+			buf_release(&b);
+		}
+	} else {
+		json_object_set_new(ev, "isBase64Encoded", json_false());
+	}
+	text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	buf_adds(out, text);
+	free(text);
+	json_decref(ev);
+}
+
+/* ---- the response -------------------------------------------------------------------- */
+
+void
+gateway_response_release(struct gateway_response *r)
+{
+	buf_release(&r->body);
+	buf_release(&r->strings);
+	free(r->headers);
+	r->headers = NULL;
+	r->nheaders = 0;
+}
+
+static bool
+token_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* RFC 9110 token characters. */
+	return n > 0 && n < 256 &&
+	       strspn(s, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n;
+}
+
+/* Header values from a function: strings, or numbers and booleans as API Gateway
+ * writes them. NULL for anything else. */
+static char *
+header_value(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_real(v))
+		return xasprintf("%g", json_real_value(v));
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "true" : "false");
+	return NULL;
+}
+
+/* Offsets of names and values in r->strings until the buffer stops moving. */
+struct hoff {
+	size_t name, value;
+};
+
+static void
+add_header(struct gateway_response *r, struct hoff **offs, size_t *cap, const char *name,
+	   const char *value)
+{
+	if (r->nheaders == *cap) {
+		*cap = *cap ? 2 * *cap : 8;
+		*offs = xrealloc(*offs, *cap * sizeof(**offs));
+	}
+	(*offs)[r->nheaders].name = r->strings.len;
+	buf_add(&r->strings, name, strlen(name) + 1);
+	(*offs)[r->nheaders].value = r->strings.len;
+	buf_add(&r->strings, value, strlen(value) + 1);
+	r->nheaders++;
+}
+
+static int
+map_object(json_t *o, struct gateway_response *r, struct hoff **offs, size_t *cap,
+	   struct err *err)
+{
+	json_t *sc = json_object_get(o, "statusCode"), *h, *v, *body, *b64;
+	const char *k;
+	size_t i;
+
+	if (json_is_integer(sc)) {
+		r->status = (int)json_integer_value(sc);
+		if (json_integer_value(sc) < 100 || json_integer_value(sc) > 599)
+			r->status = 0;
+	} else if (json_is_string(sc)) {
+		char *end;
+		long n = strtol(json_string_value(sc), &end, 10);
+
+		r->status = *end || n < 100 || n > 599 ? 0 : (int)n;
+	}
+	if (r->status == 0)
+		return err_setmsg(err, EBADMSG, "statusCode must be a number from 100 to 599");
+	h = json_object_get(o, "headers");
+	if (h && !json_is_null(h) && !json_is_object(h))
+		return err_setmsg(err, EBADMSG, "headers must be an object of strings");
+	json_object_foreach(h, k, v) {
+		char *val = header_value(v);
+
+		if (!val || !token_ok(k)) {
+			free(val);
+			return err_setmsg(err, EBADMSG, "header '%.64s' has a bad name or value", k);
+		}
+		add_header(r, offs, cap, k, val);
+		free(val);
+	}
+	h = json_object_get(o, "cookies");
+	if (h && !json_is_null(h) && !json_is_array(h))
+		return err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+	json_array_foreach(h, i, v) {
+		if (!json_is_string(v))
+			return err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+		add_header(r, offs, cap, "Set-Cookie", json_string_value(v));
+	}
+	body = json_object_get(o, "body");
+	b64 = json_object_get(o, "isBase64Encoded");
+	if (b64 && !json_is_null(b64) && !json_is_boolean(b64))
+		return err_setmsg(err, EBADMSG, "isBase64Encoded must be true or false");
+	if (json_is_string(body)) {
+		if (json_is_true(b64)) {
+			if (b64_decode(json_string_value(body), json_string_length(body),
+				       &r->body) < 0)
+				return err_setmsg(err, EBADMSG, "body is not valid base64 although "
+						  "isBase64Encoded is true");
+		} else {
+			buf_add(&r->body, json_string_value(body), json_string_length(body));
+		}
+	} else if (body && !json_is_null(body)) {
+		/* Not a string: sent as its JSON text rather than refused. */
+		char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		buf_adds(&r->body, text);
+		free(text);
+	}
+	return 0;
+}
+
+int
+gateway_response_map(struct str payload, struct gateway_response *out, struct err *err)
+{
+	struct hoff *offs = NULL;
+	size_t cap = 0, i;
+	json_error_t jerr;
+	json_t *j;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->body);
+	buf_init(&out->strings);
+	j = json_loadb(payload.ptr, payload.len, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s", jerr.text);
+	if (json_is_object(j) && json_object_get(j, "statusCode")) {
+		r = map_object(j, out, &offs, &cap, err);
+	} else {
+		out->status = 200;
+		add_header(out, &offs, &cap, "Content-Type", "application/json");
+		buf_add(&out->body, payload.ptr, payload.len);
+	}
+	json_decref(j);
+	if (r < 0) {
+		free(offs);
+		out->nheaders = 0;
+		return r;
+	}
+	out->headers = xcalloc(out->nheaders ? out->nheaders : 1, sizeof(*out->headers));
+	for (i = 0; i < out->nheaders; i++) {
+		out->headers[i].name = str_cstr(out->strings.ptr + offs[i].name);
+		out->headers[i].value = str_cstr(out->strings.ptr + offs[i].value);
+	}
+	free(offs);
+	return 0;
+}
+
+/* ---- CORS ---------------------------------------------------------------------------- */
+
+void
+gateway_cors_release(struct gateway_cors *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->norigins; i++)
+		free(c->allow_origins[i]);
+	free(c->allow_origins);
+	free(c->allow_methods);
+	free(c->allow_headers);
+	free(c->expose_headers);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A list of header names or methods joined with ", "; NULL when absent or empty. */
+static int
+joined(json_t *o, const char *field, char **out, struct err *err)
+{
+	json_t *a = json_object_get(o, field), *v;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	*out = NULL;
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return err_setmsg(err, EINVAL, "cors '%s' must be a list of strings", field);
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || !(token_ok(json_string_value(v)) ||
+					    strcmp(json_string_value(v), "*") == 0)) {
+			buf_release(&b);
+			return err_setmsg(err, EINVAL, "cors '%s' must be a list of names "
+					  "(or \"*\")", field);
+		}
+		if (b.len)
+			buf_adds(&b, ", ");
+		buf_adds(&b, json_string_value(v));
+	}
+	if (b.len)
+		*out = buf_detach(&b, NULL);
+	buf_release(&b);
+	return 0;
+}
+
+int
+gateway_cors_parse(const char *text, struct gateway_cors *out, struct err *err)
+{
+	static const char *const known[] = { "allow_origins", "allow_methods", "allow_headers",
+					     "expose_headers", "max_age", "allow_credentials" };
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *k;
+	size_t i;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->max_age_s = -1;
+	o = json_loads(text, 0, &jerr);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return err_setmsg(err, EINVAL, "cors must be a JSON object");
+	}
+	json_object_foreach(o, k, v) {
+		for (i = 0; i < ARRAY_SIZE(known); i++)
+			if (strcmp(k, known[i]) == 0)
+				break;
+		if (i == ARRAY_SIZE(known)) {
+			r = err_setmsg(err, EINVAL, "unknown cors field '%.64s' (known: allow_origins, "
+				       "allow_methods, allow_headers, expose_headers, max_age, "
+				       "allow_credentials)", k);
+			goto out;
+		}
+	}
+	v = json_object_get(o, "allow_origins");
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64) {
+		r = err_setmsg(err, EINVAL, "cors 'allow_origins' must list 1 to 64 origins "
+			       "(\"*\" or \"https://host[:port]\")");
+		goto out;
+	}
+	out->allow_origins = xcalloc(json_array_size(v), sizeof(char *));
+	for (i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+
+		if (!s || !*s || strlen(s) > 256 || strpbrk(s, " ,\r\n\t") ||
+		    (strcmp(s, "*") != 0 && !strstr(s, "://"))) {
+			r = err_setmsg(err, EINVAL, "invalid origin in cors 'allow_origins': use "
+				       "\"*\" or \"https://host[:port]\"");
+			goto out;
+		}
+		out->allow_origins[out->norigins++] = xstrdup(s);
+	}
+	if ((r = joined(o, "allow_methods", &out->allow_methods, err)) < 0 ||
+	    (r = joined(o, "allow_headers", &out->allow_headers, err)) < 0 ||
+	    (r = joined(o, "expose_headers", &out->expose_headers, err)) < 0)
+		goto out;
+	v = json_object_get(o, "max_age");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 86400) {
+			r = err_setmsg(err, EINVAL, "cors 'max_age' must be seconds from 0 to 86400");
+			goto out;
+		}
+		out->max_age_s = (long)json_integer_value(v);
+	}
+	v = json_object_get(o, "allow_credentials");
+	if (v && !json_is_null(v) && !json_is_boolean(v)) {
+		r = err_setmsg(err, EINVAL, "cors 'allow_credentials' must be true or false");
+		goto out;
+	}
+	out->allow_credentials = json_is_true(v);
+	if (out->allow_credentials && out->norigins == 1 &&
+	    strcmp(out->allow_origins[0], "*") == 0) {
+		/* Browsers refuse credentials with a wildcard origin; say so now. */
+		r = err_setmsg(err, EINVAL, "cors 'allow_credentials' cannot go with the origin "
+			       "\"*\": list the origins");
+		goto out;
+	}
+out:
+	json_decref(o);
+	if (r < 0)
+		gateway_cors_release(out);
+	return r;
+}
+
+static void
+pair(struct buf *out, const char *name, const char *value)
+{
+	buf_add(out, name, strlen(name) + 1);
+	buf_add(out, value, strlen(value) + 1);
+}
+
+size_t
+gateway_cors_headers(const struct gateway_cors *c, const char *origin, bool preflight,
+		     struct buf *out)
+{
+	bool any = false, listed = false;
+	size_t i, n = 0;
+	char age[24];
+
+	if (!c || !origin || !*origin)
+		return 0;
+	for (i = 0; i < c->norigins; i++) {
+		if (strcmp(c->allow_origins[i], "*") == 0)
+			any = true;
+		else if (strcasecmp(c->allow_origins[i], origin) == 0)
+			listed = true;
+	}
+	if (!any && !listed)
+		return 0;
+	/* A listed origin is echoed (with Vary, for caches); "*" stays "*". */
+	pair(out, "Access-Control-Allow-Origin", listed ? origin : "*");
+	n++;
+	if (listed) {
+		pair(out, "Vary", "Origin");
+		n++;
+	}
+	if (c->allow_credentials) {
+		pair(out, "Access-Control-Allow-Credentials", "true");
+		n++;
+	}
+	if (!preflight) {
+		if (c->expose_headers) {
+			pair(out, "Access-Control-Expose-Headers", c->expose_headers);
+			n++;
+		}
+		return n;
+	}
+	if (c->allow_methods) {
+		pair(out, "Access-Control-Allow-Methods", c->allow_methods);
+		n++;
+	}
+	if (c->allow_headers) {
+		pair(out, "Access-Control-Allow-Headers", c->allow_headers);
+		n++;
+	}
+	if (c->max_age_s >= 0) {
+		snprintf(age, sizeof(age), "%ld", c->max_age_s);
+		pair(out, "Access-Control-Max-Age", age);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,408 @@
+/* Unit tests for src/gateway/mapping.c: route keys, the payload format 2.0 event, the
+ * response mapping and CORS headers, each from a table. The http module's request helpers
+ * and router are compiled in (only the gateway and lib archives are linked). */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../src/http/request.c"
+#include "../../src/http/router.c"
+#include "gateway/gateway.h"
+
+/* ---- route keys ---- */
+
+static void
+test_key_parse(void **state)
+{
+	static const struct {
+		const char *key;
+		int ok;
+		int method;
+		const char *path;
+	} cases[] = {
+		{ "GET /hello/{name}", 1, HTTP_GET, "/hello/{name}" },
+		{ "ANY /{proxy+}", 1, -1, "/{proxy+}" },
+		{ "POST /", 1, HTTP_POST, "/" },
+		{ "DELETE /a/{id}/b", 1, HTTP_DELETE, "/a/{id}/b" },
+		{ "$default", 1, -1, NULL },
+		{ "", 0, 0, NULL },
+		{ "GET", 0, 0, NULL },
+		{ "get /x", 0, 0, NULL },		/* methods are upper case, as AWS writes them */
+		{ "FETCH /x", 0, 0, NULL },
+		{ "GET x", 0, 0, NULL },
+		{ "GET /a/{p+}/b", 0, 0, NULL },	/* greedy only last */
+		{ "GET /a/{}", 0, 0, NULL },
+		{ "GET /a/x{y}", 0, 0, NULL },
+		{ "GET /a//b", 0, 0, NULL },
+		{ "GET /a?x=1", 0, 0, NULL },
+		{ "GET /a b", 0, 0, NULL },
+		{ "GET  /a", 0, 0, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct gateway_key k;
+		struct err err = ERR_INIT;
+		int r = gateway_key_parse(cases[i].key, &k, &err);
+
+		if (!cases[i].ok) {
+			if (r != -EINVAL)
+				fail_msg("'%s' should be refused", cases[i].key);
+			assert_true(err.msg[0] != '\0');
+			continue;
+		}
+		if (r != 0)
+			fail_msg("'%s': %s", cases[i].key, err.msg);
+		assert_int_equal(k.method, cases[i].method);
+		if (cases[i].path)
+			assert_string_equal(k.path, cases[i].path);
+		else
+			assert_null(k.path);
+		gateway_key_release(&k);
+	}
+}
+
+/* ---- the event ---- */
+
+struct ev_case {
+	const char *name;
+	const char *method;
+	const char *path, *query;
+	const char *headers[8][2];
+	const char *body;
+	size_t body_len;
+	const char *param_name, *param_value;
+	/* JSON pointers into the event ("/a/b") and their expected compact JSON, or NULL for
+	 * "absent". */
+	const char *expect[8][2];
+};
+
+static const struct ev_case ev_cases[] = {
+	{ "plain GET", "GET", "/hello/bob", NULL, { { "User-Agent", "curl/8" }, { NULL } },
+	  NULL, 0, "name", "bob",
+	  { { "/version", "\"2.0\"" },
+	    { "/rawPath", "\"/hello/bob\"" },
+	    { "/rawQueryString", "\"\"" },
+	    { "/pathParameters/name", "\"bob\"" },
+	    { "/requestContext/http/userAgent", "\"curl/8\"" },
+	    { "/queryStringParameters", NULL },
+	    { "/body", NULL },
+	    { "/isBase64Encoded", "false" } } },
+	{ "repeated query keys and headers are joined", "GET", "/q", "x=1&x=2&y=%41&z",
+	  { { "X-Multi", "v1" }, { "x-multi", "v2" }, { NULL } }, NULL, 0, NULL, NULL,
+	  { { "/rawQueryString", "\"x=1&x=2&y=%41&z\"" },
+	    { "/queryStringParameters/x", "\"1,2\"" },
+	    { "/queryStringParameters/y", "\"A\"" },
+	    { "/queryStringParameters/z", "\"\"" },
+	    { "/headers/x-multi", "\"v1,v2\"" },
+	    { "/pathParameters", NULL } } },
+	{ "cookies leave the headers", "GET", "/c", NULL,
+	  { { "Cookie", "a=1; b=2" }, { "cookie", "c=3" }, { NULL } }, NULL, 0, NULL, NULL,
+	  { { "/cookies/0", "\"a=1\"" },
+	    { "/cookies/1", "\"b=2\"" },
+	    { "/cookies/2", "\"c=3\"" },
+	    { "/headers/cookie", NULL } } },
+	{ "a JSON body stays text", "POST", "/j", NULL,
+	  { { "Content-Type", "application/json; charset=utf-8" }, { NULL } }, "{\"a\":1}", 7,
+	  NULL, NULL,
+	  { { "/body", "\"{\\\"a\\\":1}\"" },
+	    { "/isBase64Encoded", "false" },
+	    { "/requestContext/http/method", "\"POST\"" } } },
+	{ "a binary body is base64", "POST", "/b", NULL,
+	  { { "Content-Type", "application/octet-stream" }, { NULL } }, "\x00\x01\xff", 3, NULL,
+	  NULL, { { "/body", "\"AAH/\"" }, { "/isBase64Encoded", "true" } } },
+	{ "invalid UTF-8 under a text type is base64", "PUT", "/b", NULL,
+	  { { "Content-Type", "text/plain" }, { NULL } }, "\xc3\x28", 2, NULL, NULL,
+	  { { "/body", "\"wyg=\"" }, { "/isBase64Encoded", "true" } } },
+	{ "path parameters are decoded, rawPath is not", "GET", "/hello/a%20b", NULL, { { NULL } },
+	  NULL, 0, "name", "a%20b",
+	  { { "/pathParameters/name", "\"a b\"" },
+	    { "/rawPath", "\"/hello/a%20b\"" },
+	    { "/requestContext/http/path", "\"/hello/a%20b\"" } } },
+	{ "domain from Host, without the port", "GET", "/", NULL,
+	  { { "Host", "api.example.com:8080" }, { NULL } }, NULL, 0, NULL, NULL,
+	  { { "/requestContext/domainName", "\"api.example.com\"" },
+	    { "/requestContext/domainPrefix", "\"api\"" },
+	    { "/requestContext/stage", "\"$default\"" },
+	    { "/requestContext/timeEpoch", "1583348638390" },
+	    { "/requestContext/time", "\"04/Mar/2020:19:03:58 +0000\"" },
+	    { "/stageVariables", "null" } } },
+};
+
+/* Follows a JSON pointer of object keys and array indexes. */
+static json_t *
+pointer(json_t *root, const char *ptr)
+{
+	char buf[128], *save = NULL, *tok;
+	json_t *cur = root;
+
+	snprintf(buf, sizeof(buf), "%s", ptr + 1);
+	for (tok = strtok_r(buf, "/", &save); tok && cur; tok = strtok_r(NULL, "/", &save)) {
+		if (json_is_array(cur))
+			cur = json_array_get(cur, strtoul(tok, NULL, 10));
+		else
+			cur = json_object_get(cur, tok);
+	}
+	return cur;
+}
+
+static void
+test_event(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ev_cases); i++) {
+		const struct ev_case *c = &ev_cases[i];
+		struct http_header hs[8];
+		struct http_request req;
+		struct http_params params = { 0 };
+		struct gateway_event_in in = { 0 };
+		struct buf out = BUF_INIT;
+		json_error_t jerr;
+		json_t *ev;
+
+		memset(&req, 0, sizeof(req));
+		req.method_name = str_cstr(c->method);
+		req.path = str_cstr(c->path);
+		req.query = c->query ? str_cstr(c->query) : STR_NULL;
+		req.http_minor = 1;
+		snprintf(req.peer_ip, sizeof(req.peer_ip), "127.0.0.1");
+		for (j = 0; c->headers[j][0]; j++) {
+			hs[j].name = str_cstr(c->headers[j][0]);
+			hs[j].value = str_cstr(c->headers[j][1]);
+		}
+		req.headers = hs;
+		req.nheaders = j;
+		buf_init(&req.body);
+		if (c->body)
+			buf_add(&req.body, c->body, c->body_len);
+		if (c->param_name) {
+			params.n = 1;
+			params.name[0] = str_cstr(c->param_name);
+			params.value[0] = str_cstr(c->param_value);
+		}
+		in.req = &req;
+		in.route_key = "GET /x";
+		in.params = &params;
+		in.request_id = "rid";
+		in.now_ms = 1583348638390ull;
+		gateway_event_build(&in, &out);
+		ev = json_loadb(out.ptr, out.len, 0, &jerr);
+		if (!ev)
+			fail_msg("%s: not JSON: %s", c->name, jerr.text);
+		for (j = 0; j < ARRAY_SIZE(c->expect) && c->expect[j][0]; j++) {
+			json_t *v = pointer(ev, c->expect[j][0]);
+			char *got = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+			if (!c->expect[j][1] ? got != NULL : !got || strcmp(got, c->expect[j][1]))
+				fail_msg("%s: %s is %s, want %s", c->name, c->expect[j][0],
+					 got ? got : "absent",
+					 c->expect[j][1] ? c->expect[j][1] : "absent");
+			free(got);
+		}
+		json_decref(ev);
+		buf_release(&out);
+		buf_release(&req.body);
+	}
+}
+
+/* ---- the response ---- */
+
+static void
+test_response(void **state)
+{
+	static const struct {
+		const char *payload;
+		int ok;
+		int status;
+		const char *body;
+		size_t body_len;
+		const char *headers;	/* "name: value\n" each, in order */
+	} cases[] = {
+		{ "{\"statusCode\":201,\"headers\":{\"x-a\":\"1\",\"x-n\":5},\"body\":\"hi\"}", 1, 201,
+		  "hi", 2, "x-a: 1\nx-n: 5\n" },
+		{ "{\"statusCode\":200,\"cookies\":[\"a=1; Path=/\",\"b=2\"]}", 1, 200, "", 0,
+		  "Set-Cookie: a=1; Path=/\nSet-Cookie: b=2\n" },
+		{ "{\"statusCode\":200,\"body\":\"AAH/\",\"isBase64Encoded\":true}", 1, 200,
+		  "\x00\x01\xff", 3, "" },
+		{ "{\"statusCode\":\"404\",\"body\":\"no\"}", 1, 404, "no", 2, "" },
+		{ "{\"statusCode\":200,\"body\":{\"a\":1}}", 1, 200, "{\"a\":1}", 7, "" },
+		/* No statusCode: the whole answer is a 200 JSON body. */
+		{ "{\"hello\":\"world\"}", 1, 200, "{\"hello\":\"world\"}", 17,
+		  "Content-Type: application/json\n" },
+		{ "\"just a string\"", 1, 200, "\"just a string\"", 15,
+		  "Content-Type: application/json\n" },
+		{ "[1,2]", 1, 200, "[1,2]", 5, "Content-Type: application/json\n" },
+		{ "not json", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":99}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":\"abc\"}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":200,\"headers\":[]}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":200,\"headers\":{\"bad name\":\"x\"}}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":200,\"headers\":{\"x\":{}}}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":200,\"cookies\":[1]}", 0, 0, NULL, 0, NULL },
+		{ "{\"statusCode\":200,\"body\":\"@@@\",\"isBase64Encoded\":true}", 0, 0, NULL, 0,
+		  NULL },
+		{ "{\"statusCode\":200,\"isBase64Encoded\":\"yes\"}", 0, 0, NULL, 0, NULL },
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct gateway_response r;
+		struct err err = ERR_INIT;
+		struct buf hs = BUF_INIT;
+		int rc = gateway_response_map(str_cstr(cases[i].payload), &r, &err);
+
+		if (!cases[i].ok) {
+			if (rc != -EBADMSG)
+				fail_msg("'%s' should be refused", cases[i].payload);
+			gateway_response_release(&r);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("'%s': %s", cases[i].payload, err.msg);
+		assert_int_equal(r.status, cases[i].status);
+		assert_int_equal(r.body.len, cases[i].body_len);
+		assert_memory_equal(r.body.ptr, cases[i].body, cases[i].body_len);
+		for (j = 0; j < r.nheaders; j++)
+			buf_addf(&hs, "%.*s: %.*s\n", (int)r.headers[j].name.len,
+				 r.headers[j].name.ptr, (int)r.headers[j].value.len,
+				 r.headers[j].value.ptr);
+		assert_string_equal(hs.ptr, cases[i].headers);
+		buf_release(&hs);
+		gateway_response_release(&r);
+	}
+}
+
+/* ---- binary detection ---- */
+
+static void
+test_body_is_text(void **state)
+{
+	static const struct {
+		const char *ct;
+		const char *body;
+		int text;
+	} cases[] = {
+		{ NULL, "plain", 1 },
+		{ "text/html; charset=utf-8", "<p>", 1 },
+		{ "application/json", "{}", 1 },
+		{ "application/vnd.api+json", "{}", 1 },
+		{ "application/atom+xml", "<a/>", 1 },
+		{ "application/x-www-form-urlencoded", "a=1", 1 },
+		{ "Application/JSON", "{}", 1 },
+		{ "application/octet-stream", "abc", 0 },
+		{ "image/png", "abc", 0 },
+		{ NULL, "\xff\xfe", 0 },
+		{ "text/plain", "\xc0\xaf", 0 },	/* overlong: not UTF-8 */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct str ct = cases[i].ct ? str_cstr(cases[i].ct) : STR_NULL;
+
+		if (gateway_body_is_text(cases[i].ct ? &ct : NULL, cases[i].body,
+					 strlen(cases[i].body)) != cases[i].text)
+			fail_msg("case %zu (%s): want %s", i, cases[i].ct ? cases[i].ct : "none",
+				 cases[i].text ? "text" : "base64");
+	}
+}
+
+/* ---- CORS ---- */
+
+static void
+test_cors(void **state)
+{
+	static const struct {
+		const char *json;
+		int ok;
+		const char *origin;
+		int preflight;
+		const char *want;	/* "name: value\n" each */
+	} cases[] = {
+		{ "{\"allow_origins\":[\"*\"]}", 1, "https://a.example", 0,
+		  "Access-Control-Allow-Origin: *\n" },
+		{ "{\"allow_origins\":[\"https://a.example\"],\"expose_headers\":[\"x-id\"]}", 1,
+		  "https://a.example", 0,
+		  "Access-Control-Allow-Origin: https://a.example\nVary: Origin\n"
+		  "Access-Control-Expose-Headers: x-id\n" },
+		{ "{\"allow_origins\":[\"https://a.example\"]}", 1, "https://evil.example", 0, "" },
+		{ "{\"allow_origins\":[\"*\"]}", 1, NULL, 0, "" },
+		{ "{\"allow_origins\":[\"https://a.example\"],\"allow_methods\":[\"GET\",\"POST\"],"
+		  "\"allow_headers\":[\"content-type\"],\"max_age\":300,\"allow_credentials\":true}",
+		  1, "https://a.example", 1,
+		  "Access-Control-Allow-Origin: https://a.example\nVary: Origin\n"
+		  "Access-Control-Allow-Credentials: true\n"
+		  "Access-Control-Allow-Methods: GET, POST\n"
+		  "Access-Control-Allow-Headers: content-type\nAccess-Control-Max-Age: 300\n" },
+		{ "{}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[]}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[\"example.com\"]}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[\"*\"],\"allow_credentials\":true}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[\"*\"],\"max_age\":-1}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[\"*\"],\"allow_methods\":[\"GET POST\"]}", 0, NULL, 0, NULL },
+		{ "{\"allow_origins\":[\"*\"],\"origin\":1}", 0, NULL, 0, NULL },
+		{ "[]", 0, NULL, 0, NULL },
+	};
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct gateway_cors c;
+		struct err err = ERR_INIT;
+		struct buf pairs = BUF_INIT, got = BUF_INIT;
+		const char *p;
+		int rc = gateway_cors_parse(cases[i].json, &c, &err);
+
+		if (!cases[i].ok) {
+			if (rc != -EINVAL)
+				fail_msg("'%s' should be refused", cases[i].json);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("'%s': %s", cases[i].json, err.msg);
+		n = gateway_cors_headers(&c, cases[i].origin, cases[i].preflight, &pairs);
+		for (j = 0, p = pairs.ptr; j < n; j++) {
+			buf_addf(&got, "%s: ", p);
+			p += strlen(p) + 1;
+			buf_addf(&got, "%s\n", p);
+			p += strlen(p) + 1;
+		}
+		if (strcmp(got.ptr, cases[i].want))
+			fail_msg("case %zu: got\n%s\nwant\n%s", i, got.ptr, cases[i].want);
+		buf_release(&got);
+		buf_release(&pairs);
+		gateway_cors_release(&c);
+	}
+}
+
+static void
+test_token_hash(void **state)
+{
+	char h[65];
+
+	(void)state;
+	gateway_token_hash("abc", 3, h);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_event),
+		cmocka_unit_test(test_response),      cmocka_unit_test(test_body_is_text),
+		cmocka_unit_test(test_cors),	      cmocka_unit_test(test_token_hash),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
