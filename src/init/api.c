@@ -231,8 +231,27 @@ queue_pop(struct init *in)
 static void
 drain_logs(struct init *in)
 {
-	init__child_read_logs(in, 0, true);
-	init__child_read_logs(in, 1, true);
+	struct pollfd p[2];
+	int idx[2], n = 0, i, r;
+
+	/* This runs twice per call, and the pipes are mostly empty: one poll
+	 * says which (if any) has bytes, instead of a read per pipe for EAGAIN. */
+	for (i = 0; i < 2; i++) {
+		if (in->logs[i].fd < 0)
+			continue;
+		p[n].fd = in->logs[i].fd;
+		p[n].events = POLLIN;
+		p[n].revents = 0;
+		idx[n++] = i;
+	}
+	if (!n)
+		return;
+	do
+		r = poll(p, (nfds_t)n, 0);
+	while (r < 0 && errno == EINTR);
+	for (i = 0; i < n; i++)
+		if (r < 0 || p[i].revents)
+			init__child_read_logs(in, idx[i], true);
 }
 
 static void
@@ -610,6 +629,9 @@ conn_read(struct conn *c)
 		if (c->paused)
 			break;
 		conn_parse(c);
+		/* A short read emptied the socket: poll reports what comes next. */
+		if ((size_t)n < CONN_READ_CHUNK)
+			break;
 	}
 	conn_parse(c);
 }

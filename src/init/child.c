@@ -102,6 +102,9 @@ init__child_read_logs(struct init *in, int idx, bool drain)
 		total += (size_t)n;
 		buf_setlen(&lp->line, lp->line.len + (size_t)n);
 		split_lines(in, lp, false);
+		/* A short read emptied the pipe: another read would only see EAGAIN. */
+		if ((size_t)n < LOG_READ_CHUNK)
+			break;
 	}
 }
 

@@ -286,6 +286,9 @@ relay_read(struct init *in)
 			finish_abandoned(in, NULL);
 		}
 		buf_setlen(&in->relay_in, in->relay_in.len + (size_t)n);
+		/* A short read emptied the socket: poll reports what comes next. */
+		if ((size_t)n < READ_CHUNK)
+			break;
 	}
 	r = relay_dispatch(in);
 	if (r < 0) {

@@ -1,8 +1,12 @@
 /*
  * Function logs: one append-only file per function, <data>/logs/<name>.log.
  *
- * Every line is "<ISO time>\t<text>\n", written with one write() on an
- * O_APPEND descriptor so readers never see half a line. A reader's cursor is
+ * Every line is "<ISO time>\t<text>\n". Lines are collected per function and
+ * written once per loop iteration from a uv_check handle, whole lines with one
+ * write() on an O_APPEND descriptor, so readers never see half a line: a warm
+ * call's START, END and REPORT lines (and, under load, many calls' lines) cost
+ * one write instead of one each. invoke_logs_read() writes what is pending
+ * first, so a reader never misses a line the daemon has already produced. A reader's cursor is
  * a byte offset into the file, which makes `hearth logs --follow` a cheap
  * poll. The platform's START/END/REPORT lines and the runtime's output share
  * the file, in the order they happened.
@@ -35,19 +39,87 @@ log_fd(struct invoke_service *svc, struct fn_entry *fe)
 	return fe->log_fd;
 }
 
+void
+invoke__log_flush(struct invoke_service *svc, struct fn_entry *fe)
+{
+	struct fn_entry **pp;
+	int fd;
+
+	if (fe->log_dirty) {
+		for (pp = &svc->log_dirty; *pp; pp = &(*pp)->log_next) {
+			if (*pp == fe) {
+				*pp = fe->log_next;
+				break;
+			}
+		}
+		fe->log_dirty = false;
+	}
+	if (!fe->log_pending.len)
+		return;
+	fd = log_fd(svc, fe);
+	if (fd >= 0 && write(fd, fe->log_pending.ptr, fe->log_pending.len) < 0)
+		log_error("cannot write the log of '%s': %s", fe->cfg.name, strerror(errno));
+	buf_reset(&fe->log_pending);
+}
+
+static void
+flush_all(struct invoke_service *svc)
+{
+	while (svc->log_dirty)
+		invoke__log_flush(svc, svc->log_dirty);
+}
+
+static void
+log_check_fired(uv_check_t *h)
+{
+	flush_all(h->data);
+}
+
+void
+invoke__log_start(struct invoke_service *svc)
+{
+	svc->log_check = xmalloc(sizeof(*svc->log_check));
+	uv_check_init(svc->loop, svc->log_check);
+	svc->log_check->data = svc;
+	uv_check_start(svc->log_check, log_check_fired);
+}
+
+static void
+log_check_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+void
+invoke__log_stop(struct invoke_service *svc)
+{
+	flush_all(svc);
+	if (svc->log_check) {
+		uv_close((uv_handle_t *)svc->log_check, log_check_closed);
+		svc->log_check = NULL;
+	}
+}
+
+/* A large burst is written at once rather than held: pending stays bounded. */
+#define PENDING_MAX (256 * 1024)
+
 static void
 emit(struct invoke_service *svc, const char *name, struct buf *line)
 {
 	struct fn_entry *fe = invoke__fn(svc, name);
-	int fd;
 
 	if (!fe)
 		return;	/* deleted while an instance still talked */
-	fd = log_fd(svc, fe);
-	if (fd < 0)
+	buf_add(&fe->log_pending, line->ptr, line->len);
+	if (!svc->log_check || fe->log_pending.len > PENDING_MAX) {
+		invoke__log_flush(svc, fe);
 		return;
-	if (write(fd, line->ptr, line->len) < 0)
-		log_error("cannot write the log of '%s': %s", name, strerror(errno));
+	}
+	if (!fe->log_dirty) {
+		fe->log_dirty = true;
+		fe->log_next = svc->log_dirty;
+		svc->log_dirty = fe;
+	}
 }
 
 static void
@@ -148,8 +220,11 @@ invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
 	struct stat st;
 	size_t want, start = out->len, keep;
 	ssize_t n;
+	struct fn_entry *fe = invoke__fn(svc, name);
 	int fd;
 
+	if (fe)
+		invoke__log_flush(svc, fe);
 	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

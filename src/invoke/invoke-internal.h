@@ -27,6 +27,9 @@ struct fn_entry {
 	struct fn_config cfg;
 	struct pool_fn *pf;	/* instances of cfg.revision; created on first call */
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line */
+	struct buf log_pending;	/* whole lines not yet written: see fnlog.c */
+	bool log_dirty;		/* on svc->log_dirty */
+	struct fn_entry *log_next;
 	struct map versions;	/* "3" -> struct fn_version */
 	struct map aliases;	/* alias name -> struct fn_alias */
 	int64_t reserved;	/* reserved concurrency, -1 for none */
@@ -49,6 +52,9 @@ struct invoke_service {
 	struct invocation *inflight;	/* doubly linked */
 	size_t ninflight;
 	bool draining;
+	/* Log lines are written once per loop iteration (fnlog.c). */
+	uv_check_t *log_check;		/* own allocation, freed by its close callback */
+	struct fn_entry *log_dirty;
 	/* async dispatcher */
 	uv_timer_t async_timer;
 	size_t async_running;
@@ -76,6 +82,11 @@ void invoke__log_line(struct invoke_service *svc, const char *name, const char *
 	FORMAT(3, 4);
 void invoke__log_raw(struct invoke_service *svc, const char *name, const char *request_id,
 		     struct str line);
+/* Writes fe's pending lines now (before it is freed or its log is read). */
+void invoke__log_flush(struct invoke_service *svc, struct fn_entry *fe);
+void invoke__log_start(struct invoke_service *svc);
+/* Writes every pending line and closes the check handle. */
+void invoke__log_stop(struct invoke_service *svc);
 /* The same, also appending the line's text (without time or request id, as
  * Lambda's LogResult shows it) to tail when it is not NULL. */
 void invoke__log_line_tail(struct invoke_service *svc, const char *name, struct buf *tail,

@@ -494,6 +494,7 @@ invoke_service_new(struct invoke_service **out, uv_loop_t *loop, struct store *s
 		return -err->code;
 	}
 	svc->pool = pool_new(loop, sc, &cfg->pool, &invoke__pool_hooks, svc);
+	invoke__log_start(svc);
 	if (invoke__load(svc, err) < 0 || invoke__async_start(svc, err) < 0) {
 		invoke_service_free(svc);
 		return -err->code;
@@ -512,6 +513,7 @@ invoke_service_free(struct invoke_service *svc)
 	invoke__async_stop(svc);
 	invoke__registry_release(svc);
 	pool_free(svc->pool);
+	invoke__log_stop(svc);
 	free(svc->log_dir);
 	/* The async timer is closed by async_stop; its close callback frees svc. */
 	invoke__async_free(svc);

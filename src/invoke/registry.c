@@ -43,11 +43,13 @@ alias_free(struct fn_alias *a)
 }
 
 static void
-entry_free(struct fn_entry *fe)
+entry_free(struct invoke_service *svc, struct fn_entry *fe)
 {
 	size_t it = 0;
 	void *v;
 
+	invoke__log_flush(svc, fe);
+	buf_release(&fe->log_pending);
 	if (fe->pf)
 		pool_fn_retire(fe->pf);
 	if (fe->log_fd >= 0)
@@ -91,6 +93,7 @@ invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn)
 		/* Versions, aliases and the reservation outlive updates of $LATEST. */
 		fe = xcalloc(1, sizeof(*fe));
 		fe->log_fd = -1;
+		buf_init(&fe->log_pending);
 		map_init(&fe->versions);
 		map_init(&fe->aliases);
 		fe->reserved = -1;
@@ -283,7 +286,7 @@ invoke_fn_remove(struct invoke_service *svc, const char *name)
 	struct fn_entry *fe = map_del(&svc->fns, name);
 
 	if (fe)
-		entry_free(fe);
+		entry_free(svc, fe);
 }
 
 const struct fn_config *
@@ -307,7 +310,7 @@ invoke__registry_release(struct invoke_service *svc)
 	void *v;
 
 	while (map_next(&svc->fns, &it, NULL, &v))
-		entry_free(v);
+		entry_free(svc, v);
 	map_release(&svc->fns);
 }
 

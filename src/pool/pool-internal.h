@@ -45,9 +45,11 @@ struct instance {
 	enum inst_state state;
 	int pid, pidfd, cgroup_fd, relay_fd;
 	int freeze_fd;			/* for sandbox_freeze(); -1 without a freezer */
+	int peak_fd;			/* the cgroup's peak-memory file, opened on first use */
 	bool frozen;			/* idle and frozen: thaw before it runs or dies */
 	uv_poll_t poll;
 	bool poll_open, poll_writing;
+	int poll_events;		/* what uv_poll_start() last asked for; 0 = stopped */
 	uv_timer_t keepalive;
 	bool timer_open;
 	int closing;			/* handles still to close before free */

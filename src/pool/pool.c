@@ -197,7 +197,9 @@ inst_free(struct instance *in)
 		close(in->cgroup_fd);
 	if (in->freeze_fd >= 0)
 		close(in->freeze_fd);
-	in->relay_fd = in->pidfd = in->cgroup_fd = in->freeze_fd = -1;
+	if (in->peak_fd >= 0)
+		close(in->peak_fd);
+	in->relay_fd = in->pidfd = in->cgroup_fd = in->freeze_fd = in->peak_fd = -1;
 	/* The handles may be closed already (by inst_end); count what remains. */
 	in->closing = 1;
 	if (in->poll_open) {
@@ -216,13 +218,17 @@ inst_free(struct instance *in)
 	inst_closed((uv_handle_t *)&in->keepalive);
 }
 
+/* Read after every call (the REPORT line's Max Memory Used): the file stays
+ * open for the instance's life, so each read is one pread, not open+read+close. */
 static uint64_t
 inst_peak(struct instance *in)
 {
 	uint64_t v = 0;
 
-	if (in->cgroup_fd >= 0)
-		sandbox_mem_peak(in->cgroup_fd, &v);
+	if (in->peak_fd < 0 && in->cgroup_fd >= 0)
+		in->peak_fd = sandbox_mem_peak_open(in->cgroup_fd);
+	if (in->peak_fd >= 0)
+		sandbox_mem_peak_read(in->peak_fd, &v);
 	return v;
 }
 
@@ -363,6 +369,7 @@ relay_read(struct instance *in)
 		struct relay_msg m;
 		size_t off = 0;
 		ssize_t n;
+		bool full;
 
 		buf_grow(&in->in, 64 * 1024);
 		n = read(in->relay_fd, in->in.ptr + in->in.len, in->in.cap - in->in.len - 1);
@@ -374,6 +381,7 @@ relay_read(struct instance *in)
 			pool__inst_end(in, NULL);
 			return -1;
 		}
+		full = (size_t)n == in->in.cap - in->in.len - 1;
 		buf_setlen(&in->in, in->in.len + (size_t)n);
 		for (;;) {
 			ssize_t used = relay_parse(in->in.ptr + off, in->in.len - off, &m);
@@ -390,6 +398,10 @@ relay_read(struct instance *in)
 				return -1;
 		}
 		buf_consume(&in->in, off);
+		/* A short read emptied the socket: the poll is level-triggered and
+		 * reports what comes later, so a read just to see EAGAIN is waste. */
+		if (!full)
+			return 0;
 	}
 }
 
@@ -417,11 +429,17 @@ relay_flush(struct instance *in)
 
 static void relay_event(uv_poll_t *h, int status, int events);
 
+/* uv_poll_start() always stops and re-adds the fd (two epoll_ctl calls):
+ * call it only when the events wanted change, not after every event. */
 static void
 relay_watch(struct instance *in)
 {
-	if (in->poll_open)
-		uv_poll_start(&in->poll, UV_READABLE | (in->poll_writing ? UV_WRITABLE : 0), relay_event);
+	int want = UV_READABLE | (in->poll_writing ? UV_WRITABLE : 0);
+
+	if (in->poll_open && in->poll_events != want) {
+		uv_poll_start(&in->poll, want, relay_event);
+		in->poll_events = want;
+	}
 }
 
 static void
@@ -475,6 +493,7 @@ pool__inst_end(struct instance *in, const char *why)
 		uv_timer_stop(&in->keepalive);
 	if (in->poll_open)
 		uv_poll_stop(&in->poll);
+	in->poll_events = 0;
 	/* SIGKILL waits on a v1-frozen task until it is thawed. */
 	pool__inst_thaw(in);
 	if (in->pidfd >= 0)
@@ -723,7 +742,7 @@ pool__inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	in->id = p->next_id++;
 	in->state = INST_STARTING;
 	in->pid = 0;
-	in->pidfd = in->cgroup_fd = in->relay_fd = in->freeze_fd = -1;
+	in->pidfd = in->cgroup_fd = in->relay_fd = in->freeze_fd = in->peak_fd = -1;
 	buf_init(&in->in);
 	buf_init(&in->out);
 	buf_init(&in->init_error_type);

@@ -370,17 +370,16 @@ sandbox_kill(int pidfd)
 	return 0;
 }
 
+/* pread at 0: a cgroup file is generated anew on each read from its start. */
 static int
-read_u64_at(int dirfd, const char *name, uint64_t *out)
+read_u64_fd(int fd, uint64_t *out)
 {
-	_cleanup_close_ int fd = -1;
 	char buf[32], *end;
 	ssize_t n;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -389,6 +388,17 @@ read_u64_at(int dirfd, const char *name, uint64_t *out)
 	if (errno || end == buf)
 		return -EINVAL;
 	return 0;
+}
+
+static int
+read_u64_at(int dirfd, const char *name, uint64_t *out)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_u64_fd(fd, out);
 }
 
 /* The first of names the cgroup has: the fd does not say which version it is. */
@@ -405,15 +415,36 @@ read_first(int cgroup_fd, const char *const *names, uint64_t *bytes)
 	return r;
 }
 
+/* v1; v2 (memory.peak is 5.19+); older v2 has only the current value. */
+static const char *const peak_names[] = {
+	"memory.max_usage_in_bytes", "memory.peak", "memory.current", NULL,
+};
+
 int
 sandbox_mem_peak(int cgroup_fd, uint64_t *bytes)
 {
-	/* v1; v2 (memory.peak is 5.19+); older v2 has only the current value. */
-	static const char *const names[] = {
-		"memory.max_usage_in_bytes", "memory.peak", "memory.current", NULL,
-	};
+	return read_first(cgroup_fd, peak_names, bytes);
+}
 
-	return read_first(cgroup_fd, names, bytes);
+int
+sandbox_mem_peak_open(int cgroup_fd)
+{
+	const char *const *name;
+	int fd = -ENOENT;
+
+	for (name = peak_names; *name; name++) {
+		fd = openat(cgroup_fd, *name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd >= 0 ? fd : -errno;
+		fd = -errno;
+	}
+	return fd;
+}
+
+int
+sandbox_mem_peak_read(int peak_fd, uint64_t *bytes)
+{
+	return read_u64_fd(peak_fd, bytes);
 }
 
 int

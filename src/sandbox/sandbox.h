@@ -171,6 +171,11 @@ int sandbox_freeze(const struct sandbox_client *sc, int freeze_fd, bool frozen);
 /* Memory accounting read through the cgroup fd from SPAWNED. */
 int sandbox_mem_peak(int cgroup_fd, uint64_t *bytes);
 int sandbox_mem_current(int cgroup_fd, uint64_t *bytes);
+/* The peak file opened once, for a reader on a hot path: sandbox_mem_peak()
+ * costs an open and a close per read, this a single pread. Returns a new fd
+ * (the caller closes it) or -errno. */
+int sandbox_mem_peak_open(int cgroup_fd);
+int sandbox_mem_peak_read(int peak_fd, uint64_t *bytes);
 
 /* Asks the spawner to kill every instance, remove every cgroup and exit, and
  * waits for it (bounded). Closes sc->fd. */
