@@ -29,11 +29,9 @@ struct fn_entry {
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line */
 	struct map versions;	/* "3" -> struct fn_version */
 	struct map aliases;	/* alias name -> struct fn_alias */
-	int64_t reserved;	/* reserved concurrency, -1 for none */
+	int64_t reserved;	/* reserved concurrency, -1 for none; the pool enforces it */
 	uint32_t provisioned;	/* instances of $LATEST kept initialised */
 	char ka_policy[12];	/* "", "fixed" or "adaptive": see struct fn_sched */
-	size_t inflight;	/* calls of any version in flight, counted against reserved */
-	uint64_t gen;		/* unique per entry: a call decrements only its own entry */
 };
 
 struct invocation;
@@ -45,7 +43,6 @@ struct invoke_service {
 	struct invoke_config cfg;
 	char *log_dir;
 	struct map fns;			/* name -> struct fn_entry */
-	uint64_t fn_gen;		/* last fn_entry.gen handed out */
 	struct invocation *inflight;	/* doubly linked */
 	size_t ninflight;
 	bool draining;

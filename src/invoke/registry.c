@@ -94,7 +94,6 @@ invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn)
 		map_init(&fe->versions);
 		map_init(&fe->aliases);
 		fe->reserved = -1;
-		fe->gen = ++svc->fn_gen;
 	}
 	copy_config(&fe->cfg, fn);
 	map_put(&svc->fns, fe->cfg.name, fe);
@@ -200,8 +199,14 @@ invoke_concurrency_set(struct invoke_service *svc, const char *function, int64_t
 {
 	struct fn_entry *fe = map_get(&svc->fns, function);
 
-	if (fe)
-		fe->reserved = reserved;
+	if (!fe)
+		return;
+	fe->reserved = reserved;
+	/* The pool counts it across all the function's versions and makes calls
+	 * over it wait, as it does for the memory budget. */
+	pool_set_reserved(svc->pool, function,
+			  reserved < 0 ? POOL_UNRESERVED :
+			  (uint32_t)MIN(reserved, (int64_t)POOL_UNRESERVED - 1));
 }
 
 int64_t
@@ -282,8 +287,12 @@ invoke_fn_remove(struct invoke_service *svc, const char *name)
 {
 	struct fn_entry *fe = map_del(&svc->fns, name);
 
-	if (fe)
-		entry_free(fe);
+	if (!fe)
+		return;
+	/* A function made later under the same name starts unreserved. */
+	if (fe->reserved >= 0)
+		pool_set_reserved(svc->pool, name, POOL_UNRESERVED);
+	entry_free(fe);
 }
 
 const struct fn_config *
@@ -448,7 +457,6 @@ invoke__pool_fn_for(struct invoke_service *svc, struct fn_entry *fe, const struc
 	spec.pids_max = PIDS_MAX;
 	spec.keepalive_ms = c->keepalive_s ? (uint64_t)c->keepalive_s * 1000 : svc->cfg.keepalive_ms;
 	spec.keepalive_adaptive = keepalive_adaptive(svc, fe, c);
-	spec.reserved = UINT32_MAX;
 	spec.provisioned = c->version ? 0 : fe->provisioned;
 	*slot = pool_fn_new(svc->pool, &spec);
 
