@@ -43,15 +43,14 @@ alias_free(struct fn_alias *a)
 }
 
 static void
-entry_free(struct fn_entry *fe)
+entry_free(struct invoke_service *svc, struct fn_entry *fe)
 {
 	size_t it = 0;
 	void *v;
 
 	if (fe->pf)
 		pool_fn_retire(fe->pf);
-	if (fe->log_fd >= 0)
-		close(fe->log_fd);
+	invoke__log_close(svc, fe);
 	while (map_next(&fe->versions, &it, NULL, &v))
 		version_free(v);
 	map_release(&fe->versions);
@@ -292,7 +291,7 @@ invoke_fn_remove(struct invoke_service *svc, const char *name)
 	/* A function made later under the same name starts unreserved. */
 	if (fe->reserved >= 0)
 		pool_set_reserved(svc->pool, name, POOL_UNRESERVED);
-	entry_free(fe);
+	entry_free(svc, fe);
 }
 
 const struct fn_config *
@@ -316,7 +315,7 @@ invoke__registry_release(struct invoke_service *svc)
 	void *v;
 
 	while (map_next(&svc->fns, &it, NULL, &v))
-		entry_free(v);
+		entry_free(svc, v);
 	map_release(&svc->fns);
 }
 
