@@ -57,9 +57,12 @@ static const struct {
 	{ EAGAIN, 503, "ServiceException" },
 };
 
-/* Replies in Lambda's error shape; exception NULL takes the table's name. */
+/* Replies in Lambda's error shape; exception NULL takes the table's name. A
+ * throttle (EBUSY) carries its reason, e.g.
+ * "ReservedFunctionConcurrentInvocationLimitExceeded", in "Reason". */
 static void
-lambda_error_ex(struct http_request *req, int code, const char *exception, const char *message)
+lambda_error_reason(struct http_request *req, int code, const char *exception, const char *reason,
+		    const char *message)
 {
 	struct http_header h[3];
 	const char *type = "User";
@@ -86,9 +89,8 @@ lambda_error_ex(struct http_request *req, int code, const char *exception, const
 			  (int)req->path.len, req->path.ptr, message);
 	}
 	body = json_pack("{s:s, s:s}", "Type", type, "message", message);
-	if (code == EBUSY)
-		json_object_set_new(body, "Reason",
-				    json_string("ReservedFunctionConcurrentInvocationLimitExceeded"));
+	if (code == EBUSY && reason)
+		json_object_set_new(body, "Reason", json_string(reason));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	h[0] = (struct http_header){ STR_LIT("Content-Type"), STR_LIT("application/json") };
@@ -98,6 +100,12 @@ lambda_error_ex(struct http_request *req, int code, const char *exception, const
 		h[i++] = (struct http_header){ STR_LIT("Retry-After"), STR_LIT("1") };
 	http_reply(req, status, h, i, text, strlen(text));
 	free(text);
+}
+
+static void
+lambda_error_ex(struct http_request *req, int code, const char *exception, const char *message)
+{
+	lambda_error_reason(req, code, exception, NULL, message);
 }
 
 static void
@@ -953,6 +961,11 @@ invoke_done(const struct invoke_result *r, void *data)
 	struct buf tail = BUF_INIT;
 	size_t n = 0;
 
+	if (r->status == 429) {
+		/* Lambda's throttle: the call waited for capacity and got none. */
+		lambda_error_reason(req, EBUSY, NULL, r->throttle_reason, "Rate Exceeded.");
+		return;
+	}
 	h[n++] = (struct http_header){ STR_LIT("Content-Type"), STR_LIT("application/json") };
 	h[n++] = (struct http_header){ STR_LIT("x-amzn-RequestId"), str_cstr(r->request_id) };
 	h[n++] = (struct http_header){ STR_LIT("X-Amz-Executed-Version"),

@@ -14,8 +14,8 @@
  * function; the outcome goes to it as Lambda's destination record, queued as
  * a new event in the same transaction that finishes this one.
  *
- * A throttle (status 429 from the pool, or -EBUSY when the call cannot start)
- * does not use up an attempt: it is retried with backoff until the event's
+ * A throttle (status 429 from the pool: reserved concurrency or the memory
+ * budget, after the bounded wait) does not use up an attempt: it is retried with backoff until the event's
  * maximum age.
  */
 #include <errno.h>
@@ -279,10 +279,7 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 		goto out;
 	}
 	svc->async_running--;
-	if (r == -EBUSY)
-		throttled(run, &cfg, err.msg);
-	else
-		record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
+	record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
 out:
 	async_config_release(&cfg);
 	if (run)

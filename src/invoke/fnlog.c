@@ -10,7 +10,14 @@
  * a byte offset into the file, which makes `hearth logs --follow` a cheap
  * poll. The platform's START/END/REPORT lines and the runtime's output share
  * the file, in the order they happened.
+ *
+ * Descriptors are kept open between lines, since a busy function writes
+ * several per call, but only for the INVOKE_LOG_FDS_MAX most recently
+ * written functions: a daemon with thousands of functions would otherwise
+ * hold one fd each, forever, against its RLIMIT_NOFILE. Closing one loses
+ * nothing: the next line reopens it with O_APPEND.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,17 +32,66 @@
 #include "lib/log.h"
 #include "lib/banned.h"
 
+static void
+lru_unlink(struct invoke_service *svc, struct fn_entry *fe)
+{
+	if (fe->log_prev)
+		fe->log_prev->log_next = fe->log_next;
+	else
+		svc->log_lru = fe->log_next;
+	if (fe->log_next)
+		fe->log_next->log_prev = fe->log_prev;
+	else
+		svc->log_lru_tail = fe->log_prev;
+	fe->log_prev = fe->log_next = NULL;
+}
+
+static void
+lru_push(struct invoke_service *svc, struct fn_entry *fe)
+{
+	fe->log_prev = NULL;
+	fe->log_next = svc->log_lru;
+	if (svc->log_lru)
+		svc->log_lru->log_prev = fe;
+	else
+		svc->log_lru_tail = fe;
+	svc->log_lru = fe;
+}
+
+void
+invoke__log_close(struct invoke_service *svc, struct fn_entry *fe)
+{
+	if (fe->log_fd < 0)
+		return;
+	lru_unlink(svc, fe);
+	close(fe->log_fd);
+	fe->log_fd = -1;
+	assert(svc->nlog_open > 0);
+	svc->nlog_open--;
+}
+
 static int
 log_fd(struct invoke_service *svc, struct fn_entry *fe)
 {
 	char path[4096];
 
-	if (fe->log_fd >= 0)
+	if (fe->log_fd >= 0) {
+		if (svc->log_lru != fe) {
+			lru_unlink(svc, fe);
+			lru_push(svc, fe);
+		}
 		return fe->log_fd;
+	}
+	if (svc->nlog_open >= INVOKE_LOG_FDS_MAX)
+		invoke__log_close(svc, svc->log_lru_tail);
 	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, fe->cfg.name);
 	fe->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fe->log_fd < 0)
+	if (fe->log_fd < 0) {
 		log_error("cannot open log '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	lru_push(svc, fe);
+	svc->nlog_open++;
 	return fe->log_fd;
 }
 
@@ -46,9 +102,9 @@ invoke__log_flush(struct invoke_service *svc, struct fn_entry *fe)
 	int fd;
 
 	if (fe->log_dirty) {
-		for (pp = &svc->log_dirty; *pp; pp = &(*pp)->log_next) {
+		for (pp = &svc->log_dirty; *pp; pp = &(*pp)->dirty_next) {
 			if (*pp == fe) {
-				*pp = fe->log_next;
+				*pp = fe->dirty_next;
 				break;
 			}
 		}
@@ -117,7 +173,7 @@ emit(struct invoke_service *svc, const char *name, struct buf *line)
 	}
 	if (!fe->log_dirty) {
 		fe->log_dirty = true;
-		fe->log_next = svc->log_dirty;
+		fe->dirty_next = svc->log_dirty;
 		svc->log_dirty = fe;
 	}
 }

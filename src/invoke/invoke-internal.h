@@ -26,17 +26,16 @@ struct fn_entry {
 	struct fn_stats stats;
 	struct fn_config cfg;
 	struct pool_fn *pf;	/* instances of cfg.revision; created on first call */
-	int log_fd;		/* <data>/logs/<name>.log, opened on first line */
+	int log_fd;		/* <data>/logs/<name>.log, opened on first line; -1 closed */
+	struct fn_entry *log_prev, *log_next;	/* svc->log_lru while log_fd is open */
 	struct buf log_pending;	/* whole lines not yet written: see fnlog.c */
 	bool log_dirty;		/* on svc->log_dirty */
-	struct fn_entry *log_next;
+	struct fn_entry *dirty_next;	/* svc->log_dirty */
 	struct map versions;	/* "3" -> struct fn_version */
 	struct map aliases;	/* alias name -> struct fn_alias */
-	int64_t reserved;	/* reserved concurrency, -1 for none */
+	int64_t reserved;	/* reserved concurrency, -1 for none; the pool enforces it */
 	uint32_t provisioned;	/* instances of $LATEST kept initialised */
 	char ka_policy[12];	/* "", "fixed" or "adaptive": see struct fn_sched */
-	size_t inflight;	/* calls of any version in flight, counted against reserved */
-	uint64_t gen;		/* unique per entry: a call decrements only its own entry */
 };
 
 struct invocation;
@@ -48,7 +47,10 @@ struct invoke_service {
 	struct invoke_config cfg;
 	char *log_dir;
 	struct map fns;			/* name -> struct fn_entry */
-	uint64_t fn_gen;		/* last fn_entry.gen handed out */
+	/* Open function logs, most recently written first: at most
+	 * INVOKE_LOG_FDS_MAX, so a thousand functions never cost a thousand fds. */
+	struct fn_entry *log_lru, *log_lru_tail;
+	size_t nlog_open;
 	struct invocation *inflight;	/* doubly linked */
 	size_t ninflight;
 	bool draining;
@@ -77,6 +79,11 @@ int invoke__resolve(struct invoke_service *svc, const char *name, const char *qu
 void invoke__registry_release(struct invoke_service *svc);
 int invoke__load(struct invoke_service *svc, struct err *err);
 
+/* fnlog.c: how many function logs stay open at once (least recently written
+ * closes first; O_APPEND makes reopening lossless). */
+#define INVOKE_LOG_FDS_MAX 64
+/* Closes fe's log if it is open (before fe is freed). */
+void invoke__log_close(struct invoke_service *svc, struct fn_entry *fe);
 /* fnlog.c: one line "<ISO time>\t<text>\n" appended to the function's log. */
 void invoke__log_line(struct invoke_service *svc, const char *name, const char *fmt, ...)
 	FORMAT(3, 4);

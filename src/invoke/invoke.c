@@ -31,7 +31,6 @@ struct invocation {
 	char *name;		/* the function's name, without qualifier */
 	char *qualifier;	/* as the caller gave it (for the invoked ARN), or NULL */
 	char version[12];	/* what runs: "$LATEST" or "3" */
-	uint64_t fe_gen;	/* the registry entry whose inflight count this call holds */
 	struct buf tail;	/* the call's log lines, when the caller asked for them */
 	bool want_tail;
 	uint32_t memory_mb, timeout_s;
@@ -194,7 +193,6 @@ static void
 finish(struct invocation *inv, const char *function_error, struct str body, uint64_t peak)
 {
 	struct invoke_result r = { 0 };
-	struct fn_entry *fe;
 
 	if (inv->finished)
 		return;
@@ -203,10 +201,6 @@ finish(struct invocation *inv, const char *function_error, struct str body, uint
 	if (inv->dispatched)
 		write_report(inv, clock_mono_ns(), peak);
 	count(inv, function_error != NULL);
-	/* The entry may have been deleted, or deleted and made anew, meanwhile. */
-	fe = invoke__fn(inv->svc, inv->name);
-	if (fe && fe->gen == inv->fe_gen && fe->inflight)
-		fe->inflight--;
 	r.status = 200;
 	r.function_error = function_error;
 	r.body = body;
@@ -264,8 +258,6 @@ throttled(struct invocation *inv, const char *reason)
 	uv_timer_stop(&inv->timer);
 	if (fe)
 		fe->stats.throttles++;
-	if (fe && fe->gen == inv->fe_gen && fe->inflight)
-		fe->inflight--;
 	error_json(&body, "TooManyRequestsException", "Rate exceeded: function '%s' has no "
 		   "capacity left (%s)", inv->name, reason);
 	r.status = 429;
@@ -411,17 +403,10 @@ invoke__start_request(struct invoke_service *svc, const struct invoke_request *r
 		free(name);
 		return err_setmsg(err, EAGAIN, "the platform is shutting down");
 	}
-	/* Reserved concurrency is both a guarantee and a cap (Lambda's): over it,
-	 * the caller gets a 429, never a queue. */
-	if (fe->reserved >= 0 && fe->inflight >= (uint64_t)fe->reserved) {
-		err_setmsg(err, EBUSY, "Rate Exceeded: function '%s' is at its reserved "
-			   "concurrency (%lld)", name, (long long)fe->reserved);
-		free(name);
-		return -EBUSY;
-	}
-	fe->inflight++;
+	/* Limits (reserved concurrency, the memory budget) are the pool's: a call
+	 * over one waits there and ends, if no capacity comes, as a throttle
+	 * through hook_done(). */
 	inv = xcalloc(1, sizeof(*inv));
-	inv->fe_gen = fe->gen;
 	inv->qualifier = qualifier && *qualifier ? xstrdup(qualifier) : NULL;
 	if (cfg->version)
 		snprintf(inv->version, sizeof(inv->version), "%u", cfg->version);

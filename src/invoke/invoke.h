@@ -88,8 +88,10 @@ struct invoke_request {
 	bool log_tail;			/* collect the call's log lines for invoke_result.log_tail */
 };
 
-/* As invoke_sync(); -ENOENT for an unknown function, version or alias, -EBUSY
- * when the function is at its reserved concurrency (Lambda's 429). */
+/* As invoke_sync(); -ENOENT for an unknown function, version or alias. A call
+ * over a limit (reserved concurrency, the memory budget) is accepted, waits
+ * in the pool and may end as a throttle: done() with status 429 and
+ * throttle_reason. */
 int invoke_call(struct invoke_service *svc, const struct invoke_request *rq,
 		invoke_done_fn *done, void *data, struct err *err);
 

@@ -52,8 +52,7 @@ entry_free(struct invoke_service *svc, struct fn_entry *fe)
 	buf_release(&fe->log_pending);
 	if (fe->pf)
 		pool_fn_retire(fe->pf);
-	if (fe->log_fd >= 0)
-		close(fe->log_fd);
+	invoke__log_close(svc, fe);
 	while (map_next(&fe->versions, &it, NULL, &v))
 		version_free(v);
 	map_release(&fe->versions);
@@ -97,7 +96,6 @@ invoke_fn_set(struct invoke_service *svc, const struct fn_config *fn)
 		map_init(&fe->versions);
 		map_init(&fe->aliases);
 		fe->reserved = -1;
-		fe->gen = ++svc->fn_gen;
 	}
 	copy_config(&fe->cfg, fn);
 	map_put(&svc->fns, fe->cfg.name, fe);
@@ -203,8 +201,14 @@ invoke_concurrency_set(struct invoke_service *svc, const char *function, int64_t
 {
 	struct fn_entry *fe = map_get(&svc->fns, function);
 
-	if (fe)
-		fe->reserved = reserved;
+	if (!fe)
+		return;
+	fe->reserved = reserved;
+	/* The pool counts it across all the function's versions and makes calls
+	 * over it wait, as it does for the memory budget. */
+	pool_set_reserved(svc->pool, function,
+			  reserved < 0 ? POOL_UNRESERVED :
+			  (uint32_t)MIN(reserved, (int64_t)POOL_UNRESERVED - 1));
 }
 
 int64_t
@@ -285,8 +289,12 @@ invoke_fn_remove(struct invoke_service *svc, const char *name)
 {
 	struct fn_entry *fe = map_del(&svc->fns, name);
 
-	if (fe)
-		entry_free(svc, fe);
+	if (!fe)
+		return;
+	/* A function made later under the same name starts unreserved. */
+	if (fe->reserved >= 0)
+		pool_set_reserved(svc->pool, name, POOL_UNRESERVED);
+	entry_free(svc, fe);
 }
 
 const struct fn_config *
@@ -451,7 +459,6 @@ invoke__pool_fn_for(struct invoke_service *svc, struct fn_entry *fe, const struc
 	spec.pids_max = PIDS_MAX;
 	spec.keepalive_ms = c->keepalive_s ? (uint64_t)c->keepalive_s * 1000 : svc->cfg.keepalive_ms;
 	spec.keepalive_adaptive = keepalive_adaptive(svc, fe, c);
-	spec.reserved = UINT32_MAX;
 	spec.provisioned = c->version ? 0 : fe->provisioned;
 	*slot = pool_fn_new(svc->pool, &spec);
 

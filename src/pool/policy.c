@@ -18,8 +18,13 @@ policy_dispatch(const struct policy_fn_obs *fn, const struct policy_host_obs *ho
 	 * waiting for it beats a cold start by orders of magnitude. */
 	if (fn->finishing > 0)
 		return POLICY_QUEUE_FINISHING;
-	if (fn->reserved != POLICY_UNLIMITED && fn->live >= fn->reserved)
+	if (fn->reserved != POLICY_UNLIMITED && fn->live >= fn->reserved) {
+		/* An idle instance of another version holds a slot it is not
+		 * using: the call that would wait for it gets the slot instead. */
+		if (fn->idle_other > 0)
+			return POLICY_END_OTHER;
 		return POLICY_WAIT_FN;
+	}
 	if (host->used_mb + fn->mem_mb <= host->budget_mb)
 		return POLICY_COLD;
 	if (host->used_mb + fn->mem_mb <= host->budget_mb + host->evictable_mb)

@@ -28,9 +28,10 @@
 struct policy_fn_obs {
 	uint32_t idle;			/* warm instances ready for a call */
 	uint32_t finishing;		/* answered, about to ask for the next call, none queued */
-	uint32_t live;			/* instances alive in any state */
+	uint32_t live;			/* instances of all its versions alive, in any state */
 	uint32_t reserved;		/* reserved concurrency: cap on live; POLICY_UNLIMITED */
 	uint64_t mem_mb;		/* one instance's memory size */
+	uint32_t idle_other;		/* idle instances of its other versions (not provisioned) */
 };
 
 struct policy_host_obs {
@@ -47,8 +48,16 @@ enum policy_dispatch {
 	POLICY_WAIT_FN,			/* at the function's reserved concurrency: wait */
 	POLICY_WAIT_HOST,		/* the memory budget is spent: wait */
 	POLICY_THROTTLE,		/* reserved concurrency 0: refuse now */
+	POLICY_END_OTHER,		/* at reserved concurrency: end an idle instance of
+					 * another version, then decide again */
 };
 
+/*
+ * Reserved concurrency is the function's, shared by all its versions, as on
+ * Lambda: fn->live and fn->idle_other count every version. A caller may leave
+ * idle_other 0 until the answer is POLICY_WAIT_FN, and host->evictable_mb 0
+ * until it is POLICY_WAIT_HOST, then ask again with them counted.
+ */
 enum policy_dispatch policy_dispatch(const struct policy_fn_obs *fn,
 				     const struct policy_host_obs *host);
 

@@ -6,10 +6,24 @@
 #ifndef HEARTH_POOL_INTERNAL_H
 #define HEARTH_POOL_INTERNAL_H
 
+#include "lib/map.h"
 #include "pool/policy.h"
 #include "pool/pool.h"
 
 enum inst_state { INST_STARTING, INST_IDLE, INST_BUSY, INST_FINISHING, INST_ENDING };
+
+/*
+ * The concurrency group of one function: every revision and version of it
+ * (each its own pool_fn) counts against one reservation, as on Lambda. Kept
+ * in pool->groups by name while a pool_fn refers to it or a reservation is
+ * set.
+ */
+struct pool_group {
+	char *name;
+	uint32_t reserved;		/* cap on live, POOL_UNRESERVED for none */
+	uint32_t live;			/* instances of its pool_fns not ENDING */
+	size_t refs;			/* pool_fns that point at it */
+};
 
 struct pool_fn {
 	struct pool *pool;
@@ -20,7 +34,7 @@ struct pool_fn {
 	uint64_t mem_bytes, tmp_bytes, keepalive_ms;
 	uint32_t pids_max;
 	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
-	uint32_t reserved;		/* cap on live instances, POLICY_UNLIMITED for none */
+	struct pool_group *group;	/* shared with the function's other versions */
 	uint32_t provisioned;		/* instances kept initialised at all times */
 	uint32_t provision_failures;	/* provisioned instances in a row that died starting */
 	enum policy_keepalive_kind keepalive_kind;
@@ -81,6 +95,7 @@ struct pool {
 	uv_check_t flusher;
 	uv_timer_t wait_timer;		/* throttles calls whose wait ran out */
 	struct pool_fn *fns;
+	struct map groups;		/* function name -> struct pool_group */
 	struct instance *insts;
 	struct instance *dirty;
 	struct pool_call *waiting, *waiting_tail;	/* FIFO, through c->next */
@@ -95,6 +110,11 @@ struct pool {
 	void (*stopped_cb)(void *);
 	void *stopped_data;
 };
+
+/* sched.c: the group of fn's function, made on first use; released by fn_free(). */
+struct pool_group *pool__group_ref(struct pool *p, const char *name);
+void pool__group_unref(struct pool *p, struct pool_group *g);
+void pool__groups_release(struct pool *p);
 
 /* pool.c: mechanism */
 void pool__inst_spawn(struct pool_fn *fn, struct pool_call *c);

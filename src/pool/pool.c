@@ -83,8 +83,10 @@ pool_freeze_stats(const struct pool *p, struct pool_freeze_stats *out)
 static void
 set_ending(struct instance *in)
 {
-	if (in->state != INST_ENDING)
+	if (in->state != INST_ENDING) {
 		in->pool->used_mb -= pool__fn_mem_mb(in->fn);
+		in->fn->group->live--;
+	}
 	in->state = INST_ENDING;
 }
 
@@ -124,6 +126,7 @@ fn_free(struct pool_fn *fn)
 		}
 	}
 	pool__sched_fn_release(fn);
+	pool__group_unref(fn->pool, fn->group);
 	free(fn->name);
 	free(fn->code_dir);
 	free(fn->runtime_dir);
@@ -679,6 +682,7 @@ pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_config *c
 	p->sc = sc;
 	p->hooks = hooks;
 	p->next_id = 1;
+	map_init(&p->groups);
 	uv_poll_init(loop, &p->sc_poll, sc->fd);
 	p->sc_poll.data = p;
 	uv_poll_start(&p->sc_poll, UV_READABLE, spawner_event);
@@ -708,7 +712,7 @@ pool_fn_new(struct pool *p, const struct pool_fn_spec *spec)
 	fn->keepalive_ms = spec->keepalive_ms;
 	fn->keepalive_kind = spec->keepalive_adaptive ? POLICY_KEEPALIVE_ADAPTIVE :
 							POLICY_KEEPALIVE_FIXED;
-	fn->reserved = spec->reserved;
+	fn->group = pool__group_ref(p, spec->name);
 	fn->provisioned = spec->provisioned;
 	fn->next = p->fns;
 	p->fns = fn;
@@ -762,6 +766,7 @@ pool__inst_spawn(struct pool_fn *fn, struct pool_call *c)
 	p->ninst++;
 	fn->ninst++;
 	p->used_mb += pool__fn_mem_mb(fn);
+	fn->group->live++;
 
 	spec.id = in->id;
 	spec.code_dir = fn->code_dir;
@@ -877,6 +882,7 @@ pool_free(struct pool *p)
 			BUG("pool_free with live instances");
 		fn_free(fn);
 	}
+	pool__groups_release(p);
 	p->closing = 3;
 	uv_close((uv_handle_t *)&p->wait_timer, pool_closed);
 	uv_close((uv_handle_t *)&p->sc_poll, pool_closed);

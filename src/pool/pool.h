@@ -41,7 +41,6 @@ struct pool_fn_spec {
 	int network;			/* SANDBOX_NET_NONE or SANDBOX_NET_HOST */
 	uint64_t keepalive_ms;		/* the fixed window (and the adaptive fallback) */
 	int keepalive_adaptive;		/* learn the window from idle times (policy.h) */
-	uint32_t reserved;		/* reserved concurrency: cap on instances; UINT32_MAX none */
 	uint32_t provisioned;		/* instances kept initialised at all times */
 };
 
@@ -121,6 +120,22 @@ struct pool_instance_info {
  * cfg is copied. */
 struct pool *pool_new(uv_loop_t *loop, struct sandbox_client *sc, const struct pool_config *cfg,
 		      const struct pool_hooks *hooks, void *data);
+
+/* No reserved concurrency: the function's instances are capped only by memory. */
+#define POOL_UNRESERVED UINT32_MAX
+
+/*
+ * Sets the reserved concurrency of the function called name: a cap on its
+ * instances, counted across all its revisions and versions (Lambda counts it
+ * per function). Calls over the cap wait in the bounded queue like calls over
+ * the memory budget, then get a throttle with reason
+ * "ReservedFunctionConcurrentInvocationLimitExceeded"; 0 throttles every call
+ * at once. POOL_UNRESERVED removes the cap. Lowering it ends no instance; the
+ * function simply starts no new one until it is under the cap. Waiting calls
+ * are looked at again at once. Copies name; works before or after the
+ * function's revisions are registered.
+ */
+void pool_set_reserved(struct pool *p, const char *name, uint32_t reserved);
 
 /* Registers a function revision. Copies spec. */
 struct pool_fn *pool_fn_new(struct pool *p, const struct pool_fn_spec *spec);

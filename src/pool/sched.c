@@ -8,6 +8,7 @@
  * runs out, time keep-alive windows, pre-warm, and keep provisioned
  * instances at their count.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,17 +35,34 @@ observe(const struct pool_fn *fn, struct policy_fn_obs *o)
 	const struct instance *in;
 
 	memset(o, 0, sizeof(*o));
-	o->reserved = fn->reserved;
+	o->reserved = fn->group->reserved;
+	o->live = fn->group->live;
 	o->mem_mb = pool__fn_mem_mb(fn);
 	for (in = fn->insts; in; in = in->fn_next) {
-		if (in->state == INST_ENDING)
-			continue;
-		o->live++;
 		if (in->state == INST_IDLE)
 			o->idle++;
 		else if (in->state == INST_FINISHING && !in->queued)
 			o->finishing++;
 	}
+}
+
+/* An idle instance of another version of fn's function, longest idle first:
+ * what POLICY_END_OTHER ends. Provisioned instances are kept. */
+static struct instance *
+idle_other(const struct pool_fn *fn, uint32_t *count)
+{
+	struct instance *in, *best = NULL;
+
+	*count = 0;
+	for (in = fn->pool->insts; in; in = in->next) {
+		if (in->fn == fn || in->fn->group != fn->group || in->state != INST_IDLE ||
+		    in->provisioned)
+			continue;
+		(*count)++;
+		if (!best || in->idle_since_ms < best->idle_since_ms)
+			best = in;
+	}
+	return best;
 }
 
 /* Memory idle instances of other functions hold: what eviction could free. */
@@ -145,33 +163,53 @@ throttle(struct pool_call *c, const char *reason)
 	pool__sched_call_ended(fn);
 }
 
-/*
- * Tries to place c now. Returns false when it must wait (the caller queues
- * it or leaves it queued), true when it was dispatched, queued on an
- * instance, started, or throttled outright.
- */
-static bool
+enum placed {
+	PLACED,		/* dispatched, queued on an instance or started */
+	MUST_WAIT,	/* no capacity now: wait (bounded) for some */
+	REFUSED,	/* reserved concurrency 0: throttle without a wait */
+};
+
+/* Tries to place c now; *wait_reason says which limit stopped it. */
+static enum placed
 place(struct pool_fn *fn, struct pool_call *c, const char **wait_reason)
 {
 	struct pool *p = fn->pool;
 	struct policy_fn_obs o;
-	struct policy_host_obs h = { p->cfg.budget_mb, p->used_mb, 0 };
-	struct instance *in;
+	struct policy_host_obs h;
+	struct instance *in, *other;
 	enum policy_dispatch d;
 
-	observe(fn, &o);
-	d = policy_dispatch(&o, &h);
-	if (d == POLICY_WAIT_HOST) {
-		/* Only now is it worth counting what eviction could free. */
-		h.evictable_mb = evictable_mb(p, fn);
+	/* Each POLICY_END_OTHER ends one instance, so this ends. */
+	for (;;) {
+		observe(fn, &o);
+		h = (struct policy_host_obs){ p->cfg.budget_mb, p->used_mb, 0 };
 		d = policy_dispatch(&o, &h);
+		other = NULL;
+		if (d == POLICY_WAIT_FN) {
+			/* Only now is it worth looking at the other versions. */
+			other = idle_other(fn, &o.idle_other);
+			d = policy_dispatch(&o, &h);
+		}
+		if (d == POLICY_WAIT_HOST) {
+			/* Only now is it worth counting what eviction could free. */
+			h.evictable_mb = evictable_mb(p, fn);
+			d = policy_dispatch(&o, &h);
+		}
+		if (d != POLICY_END_OTHER)
+			break;
+		assert(other);
+		log_debug("ending idle instance %llu of '%s' revision %llu: its slot of the "
+			  "reserved concurrency goes to revision %llu",
+			  (unsigned long long)other->id, fn->name,
+			  (unsigned long long)other->fn->revision, (unsigned long long)fn->revision);
+		pool__inst_end(other, NULL);
 	}
 	switch (d) {
 	case POLICY_WARM:
 		for (in = fn->insts; in; in = in->fn_next) {
 			if (in->state == INST_IDLE) {
 				pool__inst_dispatch(in, c, 0);
-				return true;
+				return PLACED;
 			}
 		}
 		BUG("no idle instance for a warm dispatch");
@@ -180,7 +218,7 @@ place(struct pool_fn *fn, struct pool_call *c, const char **wait_reason)
 			if (in->state == INST_FINISHING && !in->queued) {
 				in->queued = c;
 				c->inst = in;
-				return true;
+				return PLACED;
 			}
 		}
 		BUG("no finishing instance to queue on");
@@ -189,27 +227,30 @@ place(struct pool_fn *fn, struct pool_call *c, const char **wait_reason)
 		/* fall through */
 	case POLICY_COLD:
 		pool__inst_spawn(fn, c);
-		return true;
+		return PLACED;
 	case POLICY_THROTTLE:
-		throttle(c, REASON_FN);
-		return true;
+		*wait_reason = REASON_FN;
+		return REFUSED;
 	case POLICY_WAIT_FN:
 		*wait_reason = REASON_FN;
-		return false;
+		return MUST_WAIT;
 	case POLICY_WAIT_HOST:
 		*wait_reason = REASON_HOST;
-		return false;
+		return MUST_WAIT;
+	case POLICY_END_OTHER:
+		break;
 	}
 	BUG("unknown dispatch decision %d", d);
 }
 
+/* Whether calls of fn's function (any version) wait already. */
 static bool
-fn_waiting(const struct pool *p, const struct pool_fn *fn)
+group_waiting(const struct pool *p, const struct pool_fn *fn)
 {
 	const struct pool_call *c;
 
 	for (c = p->waiting; c; c = c->next)
-		if (c->fn == fn)
+		if (c->fn->group == fn->group)
 			return true;
 	return false;
 }
@@ -219,6 +260,7 @@ pool_submit(struct pool_fn *fn, struct pool_call *c)
 {
 	struct pool *p = fn->pool;
 	const char *reason = NULL;
+	enum placed r = MUST_WAIT;
 
 	c->fn = fn;
 	c->inst = NULL;
@@ -231,16 +273,20 @@ pool_submit(struct pool_fn *fn, struct pool_call *c)
 	}
 	if (fn->active_calls++ == 0)
 		policy_hist_call_start(&fn->hist, clock_mono_ms());
-	/* Calls of this function already waiting go first; other functions'
-	 * waits are theirs alone (no head-of-line blocking across functions). */
-	if (!fn_waiting(p, fn) && place(fn, c, &reason))
+	/* Calls of this function (of any version) already waiting go first;
+	 * other functions' waits are theirs alone (no head-of-line blocking
+	 * across functions). */
+	if (!group_waiting(p, fn))
+		r = place(fn, c, &reason);
+	if (r == PLACED)
 		return;
 	if (!reason) {
 		/* Queued behind others; its own limit is found when its turn comes. */
-		reason = REASON_HOST;
+		reason = fn->group->reserved != POOL_UNRESERVED ? REASON_FN : REASON_HOST;
 	}
-	if (p->nwaiting >= p->cfg.queue_max || p->stopping) {
-		/* Answered from the loop, never inside the caller's submit. */
+	if (r == REFUSED || p->nwaiting >= p->cfg.queue_max || p->stopping) {
+		/* A throttle with no wait. Answered from the loop, never inside
+		 * the caller's submit, so the caller's state is complete. */
 		enqueue_wait(p, c, 0, reason);
 		return;
 	}
@@ -259,13 +305,19 @@ drain_waiting(struct pool *p)
 	p->nwaiting = 0;
 	for (; c; c = next) {
 		const char *reason = c->wait_reason;
+		enum placed r = MUST_WAIT;
 
 		next = c->next;
 		c->waiting = false;
 		c->next = NULL;
-		if (c->wait_deadline_ms > now && !p->stopping && place(c->fn, c, &reason))
+		if (c->wait_deadline_ms > now && !p->stopping)
+			r = place(c->fn, c, &reason);
+		if (r == PLACED)
 			continue;
-		/* Not placed (or due for its throttle): back in, same deadline. */
+		/* Not placed (or due for its throttle): back in, same deadline,
+		 * unless it is refused outright (reservation set to 0 meanwhile). */
+		if (r == REFUSED)
+			c->wait_deadline_ms = now;
 		c->waiting = true;
 		c->wait_reason = reason;
 		if (p->waiting_tail)
@@ -275,6 +327,7 @@ drain_waiting(struct pool *p)
 		p->waiting_tail = c;
 		p->nwaiting++;
 	}
+	wait_arm(p);
 }
 
 static void
@@ -488,6 +541,69 @@ pool_fn_set_sched(struct pool_fn *fn, uint32_t provisioned, int keepalive_adapti
 	fn->provisioned = provisioned;
 	fn->provision_failures = 0;
 	ensure_provisioned(fn);
+}
+
+/* ---- concurrency groups ---------------------------------------------- */
+
+struct pool_group *
+pool__group_ref(struct pool *p, const char *name)
+{
+	struct pool_group *g = map_get(&p->groups, name);
+
+	if (!g) {
+		g = xcalloc(1, sizeof(*g));
+		g->name = xstrdup(name);
+		g->reserved = POOL_UNRESERVED;
+		map_put(&p->groups, g->name, g);
+	}
+	g->refs++;
+	return g;
+}
+
+static void
+group_maybe_free(struct pool *p, struct pool_group *g)
+{
+	if (g->refs || g->reserved != POOL_UNRESERVED)
+		return;
+	assert(g->live == 0);
+	map_del(&p->groups, g->name);
+	free(g->name);
+	free(g);
+}
+
+void
+pool__group_unref(struct pool *p, struct pool_group *g)
+{
+	assert(g->refs > 0);
+	g->refs--;
+	group_maybe_free(p, g);
+}
+
+void
+pool__groups_release(struct pool *p)
+{
+	struct pool_group *g;
+	size_t it = 0;
+
+	/* Only reservations without a pool_fn are left: fn_free() ran for all. */
+	while (map_next(&p->groups, &it, NULL, (void **)&g)) {
+		assert(g->refs == 0);
+		free(g->name);
+		free(g);
+	}
+	map_release(&p->groups);
+}
+
+void
+pool_set_reserved(struct pool *p, const char *name, uint32_t reserved)
+{
+	struct pool_group *g = pool__group_ref(p, name);
+
+	g->reserved = reserved;
+	pool__group_unref(p, g);
+	/* A raised cap lets waiting calls in; a cap of 0 refuses them now. */
+	if (p->nwaiting)
+		drain_waiting(p);
 }
 
 void

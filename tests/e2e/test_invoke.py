@@ -175,3 +175,41 @@ def test_memory_limit_kills_with_clear_error(daemon):
     # Other functions are unaffected.
     daemon.deploy_fixture("echo")
     assert daemon.invoke("echo", {"still": "here"})[0] == 200
+
+
+def test_open_logs_are_bounded(make_daemon):
+    # The daemon keeps at most 64 function logs open (src/invoke/fnlog.c): more
+    # functions than that must not mean more fds, and a log closed to make room
+    # must lose no line when its function writes again.
+    import os
+    d = make_daemon(["--keepalive", "1"])
+    names = ["f%02d" % i for i in range(72)]
+    for n in names:
+        d.deploy_fixture("echo", n)
+    for n in names:
+        assert d.invoke(n, {"n": n})[0] == 200
+    logs_dir = os.path.join(str(d.data), "logs")
+
+    def open_logs():
+        out = []
+        for fd in os.listdir("/proc/%d/fd" % d.proc.pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (d.proc.pid, fd))
+            except OSError:
+                continue
+            if target.startswith(logs_dir + "/"):
+                out.append(target)
+        return out
+
+    assert 0 < len(open_logs()) <= 64, open_logs()
+    # f00's log was closed long ago (least recently written): a second call
+    # reopens it and appends.
+    assert os.path.join(logs_dir, "f00.log") not in open_logs()
+    assert d.invoke("f00", {"again": 1})[0] == 200
+    assert len(open_logs()) <= 64
+    for n in names:
+        lines = d.logs(n)
+        text = "\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines)
+        want = 2 if n == "f00" else 1
+        assert text.count("START RequestId") == want, (n, lines)
+        assert text.count("REPORT RequestId") == want, (n, lines)

@@ -73,7 +73,7 @@ def test_provisioned_survives_restart_and_redeploy(make_daemon):
     wait_provisioned(d2, "counter", 1)
     st, _, body = d2.request("GET", "/v1/functions/counter/scheduling")
     assert json.loads(body) == {"function": "counter", "provisioned": 1,
-                                "keepalive_policy": "default"}
+                                "keepalive_policy": "default", "reserved": None}
 
 
 def test_scheduling_errors_and_keepalive_policy(daemon):

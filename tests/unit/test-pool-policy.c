@@ -17,18 +17,33 @@ dispatch_table(void **state)
 		struct policy_host_obs host;
 		enum policy_dispatch want;
 	} cases[] = {
-		{ "idle instance", { 1, 0, 1, U, 128 }, { 1024, 128, 0 }, POLICY_WARM },
-		{ "idle beats finishing", { 1, 1, 2, U, 128 }, { 1024, 256, 0 }, POLICY_WARM },
-		{ "finishing beats cold", { 0, 1, 1, U, 128 }, { 1024, 128, 0 }, POLICY_QUEUE_FINISHING },
-		{ "nothing warm: cold", { 0, 0, 1, U, 128 }, { 1024, 128, 0 }, POLICY_COLD },
-		{ "first call: cold", { 0, 0, 0, U, 128 }, { 1024, 0, 0 }, POLICY_COLD },
-		{ "exactly fits", { 0, 0, 0, U, 128 }, { 1024, 896, 0 }, POLICY_COLD },
-		{ "over budget, idle others", { 0, 0, 0, U, 128 }, { 1024, 1000, 256 }, POLICY_EVICT_COLD },
-		{ "over budget, not enough idle", { 0, 0, 0, U, 512 }, { 1024, 1000, 256 }, POLICY_WAIT_HOST },
-		{ "at reserved", { 0, 0, 2, 2, 128 }, { 1024, 256, 0 }, POLICY_WAIT_FN },
-		{ "under reserved", { 0, 0, 1, 2, 128 }, { 1024, 128, 0 }, POLICY_COLD },
-		{ "reserved 0", { 1, 0, 1, 0, 128 }, { 1024, 128, 0 }, POLICY_THROTTLE },
-		{ "at reserved but idle", { 1, 0, 2, 2, 128 }, { 1024, 256, 0 }, POLICY_WARM },
+		{ "idle instance", { 1, 0, 1, U, 128, 0 }, { 1024, 128, 0 }, POLICY_WARM },
+		{ "idle beats finishing", { 1, 1, 2, U, 128, 0 }, { 1024, 256, 0 }, POLICY_WARM },
+		{ "finishing beats cold", { 0, 1, 1, U, 128, 0 }, { 1024, 128, 0 }, POLICY_QUEUE_FINISHING },
+		{ "nothing warm: cold", { 0, 0, 1, U, 128, 0 }, { 1024, 128, 0 }, POLICY_COLD },
+		{ "first call: cold", { 0, 0, 0, U, 128, 0 }, { 1024, 0, 0 }, POLICY_COLD },
+		{ "exactly fits", { 0, 0, 0, U, 128, 0 }, { 1024, 896, 0 }, POLICY_COLD },
+		{ "over budget, idle others", { 0, 0, 0, U, 128, 0 }, { 1024, 1000, 256 }, POLICY_EVICT_COLD },
+		{ "over budget, not enough idle", { 0, 0, 0, U, 512, 0 }, { 1024, 1000, 256 }, POLICY_WAIT_HOST },
+		{ "at reserved", { 0, 0, 2, 2, 128, 0 }, { 1024, 256, 0 }, POLICY_WAIT_FN },
+		{ "under reserved", { 0, 0, 1, 2, 128, 0 }, { 1024, 128, 0 }, POLICY_COLD },
+		{ "reserved 0", { 1, 0, 1, 0, 128, 0 }, { 1024, 128, 0 }, POLICY_THROTTLE },
+		{ "at reserved but idle", { 1, 0, 2, 2, 128, 0 }, { 1024, 256, 0 }, POLICY_WARM },
+		{ "at reserved but finishing", { 0, 1, 2, 2, 128, 0 }, { 1024, 256, 0 },
+		  POLICY_QUEUE_FINISHING },
+		/* live counts every version: two busy instances of another version
+		 * use up a reservation of 2 for this one too. */
+		{ "reserved used by other versions", { 0, 0, 2, 2, 128, 0 }, { 1024, 256, 0 },
+		  POLICY_WAIT_FN },
+		{ "other version idle: take its slot", { 0, 0, 2, 2, 128, 1 }, { 1024, 256, 0 },
+		  POLICY_END_OTHER },
+		{ "idle other ignored under reserved", { 0, 0, 1, 2, 128, 1 }, { 1024, 128, 0 },
+		  POLICY_COLD },
+		{ "reserved 0 beats idle others", { 0, 0, 1, 0, 128, 1 }, { 1024, 128, 0 },
+		  POLICY_THROTTLE },
+		{ "reserved 1, nothing live", { 0, 0, 0, 1, 128, 0 }, { 1024, 0, 0 }, POLICY_COLD },
+		{ "under reserved, over budget", { 0, 0, 1, 4, 512, 0 }, { 1024, 1000, 0 },
+		  POLICY_WAIT_HOST },
 	};
 	size_t i;
 
