@@ -131,7 +131,7 @@ double
 policy_gdsf_priority(double clock, const struct policy_victim *v)
 {
 	double size = v->mem_mb ? (double)v->mem_mb : 1.0;
-	double cost = v->cold_cost_ms ? (double)v->cold_cost_ms : 1.0;
+	double cost = v->cold_cost_us ? (double)v->cold_cost_us : 1.0;
 
 	return clock + (double)v->freq * cost / size;
 }

@@ -101,7 +101,8 @@ void policy_keepalive(const struct policy_hist *h, enum policy_keepalive_kind ki
 
 struct policy_victim {
 	uint64_t freq;			/* calls the function received */
-	uint64_t cold_cost_ms;		/* what evicting it costs the next call (its init time) */
+	uint64_t cold_cost_us;		/* what evicting it costs the next call (its init time, µs:
+					 * a C function starts in under a millisecond) */
 	uint64_t mem_mb;		/* what evicting it frees */
 	uint64_t idle_since_ms;		/* tie-break: longest idle goes first */
 };

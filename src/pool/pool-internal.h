@@ -44,7 +44,7 @@ struct pool_fn {
 	/* What the policies learn. */
 	struct policy_hist hist;
 	uint64_t calls;			/* GDSF frequency */
-	uint64_t init_ms;		/* GDSF cost: moving average of cold starts' init times */
+	uint64_t init_us;		/* GDSF cost: moving average of cold starts' init times */
 	size_t active_calls;		/* calls between submit and done, for the histogram */
 	/* Pre-warming decided by the adaptive keep-alive. */
 	uv_timer_t *prewarm;		/* own allocation: see pool__sched_fn_release() */

@@ -274,8 +274,8 @@ inst_ready(struct instance *in)
 		init_ns = clock_mono_ns() - in->spawn_ns;
 		/* GDSF's cost: a moving average, so one slow start on a busy
 		 * machine does not decide an eviction. */
-		in->fn->init_ms = in->fn->init_ms ? (3 * in->fn->init_ms + init_ns / 1000000) / 4 :
-						    init_ns / 1000000;
+		in->fn->init_us = in->fn->init_us ? (3 * in->fn->init_us + init_ns / 1000) / 4 :
+						    init_ns / 1000;
 		c = in->call;
 		in->call = NULL;
 	} else {

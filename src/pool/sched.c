@@ -93,7 +93,7 @@ evict_for(struct pool *p, const struct pool_fn *fn, uint64_t need_mb)
 			if (in->fn == fn || in->state != INST_IDLE || in->provisioned)
 				continue;
 			v[n].freq = in->fn->calls;
-			v[n].cold_cost_ms = in->fn->init_ms;
+			v[n].cold_cost_us = in->fn->init_us;
 			v[n].mem_mb = pool__fn_mem_mb(in->fn);
 			v[n].idle_since_ms = in->idle_since_ms;
 			cand[n++] = in;
