@@ -12,6 +12,7 @@
  * v1 has no clone-into-cgroup: the spawner writes the child's pid into
  * cgroup.procs before releasing it, so nothing of the child runs unlimited.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,9 +93,9 @@ v1_setup(struct sandbox__cgroups *cg, struct err *err)
 /* mkdir of one instance cgroup; *path is set only once it exists, so that
  * remove() never rmdirs what we did not make. */
 static int
-make_inst(const char *parent, uint64_t id, char **path, struct err *err)
+make_inst(const char *parent, char prefix, uint64_t id, char **path, struct err *err)
 {
-	char *p = xasprintf("%s/i%" PRIu64, parent, id);
+	char *p = xasprintf("%s/%c%" PRIu64, parent, prefix, id);
 	int r;
 
 	if (mkdir(p, 0755) < 0) {
@@ -132,23 +133,31 @@ v1_set_cpu(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst 
 	return 0;
 }
 
+/* The instance directories, "<prefix><id>" in each hierarchy. */
 static int
-v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
-	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+make_dirs(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, char prefix, uint64_t id,
+	  struct err *err)
+{
+	int r;
+
+	r = make_inst(cg->mem_parent, prefix, id, &ci->mem_path, err);
+	if (r == 0 && cg->pids_parent)
+		r = make_inst(cg->pids_parent, prefix, id, &ci->pids_path, err);
+	if (r == 0 && cg->cpu_parent)
+		r = make_inst(cg->cpu_parent, prefix, id, &ci->cpu_path, err);
+	if (r == 0 && cg->freezer_parent)
+		r = make_inst(cg->freezer_parent, prefix, id, &ci->freezer_path, err);
+	return r;
+}
+
+static int
+write_limits(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t mem_bytes,
+	     uint32_t pids_max, struct err *err)
 {
 	struct sandbox_cpu steady, boost;
 	char val[32];
 	int r;
 
-	r = make_inst(cg->mem_parent, id, &ci->mem_path, err);
-	if (r == 0 && cg->pids_parent)
-		r = make_inst(cg->pids_parent, id, &ci->pids_path, err);
-	if (r == 0 && cg->cpu_parent)
-		r = make_inst(cg->cpu_parent, id, &ci->cpu_path, err);
-	if (r == 0 && cg->freezer_parent)
-		r = make_inst(cg->freezer_parent, id, &ci->freezer_path, err);
-	if (r < 0)
-		return r;
 	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
 	r = sandbox__write_file(ci->mem_path, "memory.limit_in_bytes", val);
 	if (r < 0)
@@ -169,6 +178,63 @@ v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 	sandbox_cpu_for_memory(mem_bytes, &steady);
 	sandbox_cpu_boost(&steady, &boost);
 	return v1_set_cpu(cg, ci, &boost, err);
+}
+
+static int
+v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+{
+	int r = make_dirs(cg, ci, 'i', id, err);
+
+	return r < 0 ? r : write_limits(cg, ci, mem_bytes, pids_max, err);
+}
+
+/* A seed's cgroups (seed.c): "s<seq>", no limits of their own yet beyond the
+ * parent's; the seed is the spawner's code, small, and moves itself in. */
+static int
+v1_pool_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t seq,
+	       struct err *err)
+{
+	return make_dirs(cg, ci, 's', seq, err);
+}
+
+/* Renames one directory to "i<id>" beside it: cgroup v1 allows a rename in
+ * the same parent whatever the tasks inside (cgroup1_rename()). */
+static int
+rename_inst(char **path, uint64_t id, struct err *err)
+{
+	char *slash, *np;
+	int r;
+
+	if (!*path)
+		return 0;
+	slash = strrchr(*path, '/');
+	assert(slash);
+	np = xasprintf("%.*s/i%" PRIu64, (int)(slash - *path), *path, id);
+	if (rename(*path, np) < 0) {
+		r = err_set(err, errno, "cannot rename cgroup '%s' to '%s'", *path, np);
+		free(np);
+		return r;
+	}
+	free(*path);
+	*path = np;
+	return 0;
+}
+
+static int
+v1_claim(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+	 uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+{
+	int r;
+
+	r = rename_inst(&ci->mem_path, id, err);
+	if (r == 0)
+		r = rename_inst(&ci->pids_path, id, err);
+	if (r == 0)
+		r = rename_inst(&ci->cpu_path, id, err);
+	if (r == 0)
+		r = rename_inst(&ci->freezer_path, id, err);
+	return r < 0 ? r : write_limits(cg, ci, mem_bytes, pids_max, err);
 }
 
 static int
@@ -276,6 +342,8 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
 	.version = 1,
 	.setup = v1_setup,
 	.create = v1_create,
+	.pool_create = v1_pool_create,
+	.claim = v1_claim,
 	.set_cpu = v1_set_cpu,
 	.attach = v1_attach,
 	.oom_killed = v1_oom_killed,

@@ -259,13 +259,16 @@ sandbox__child_run(const struct sandbox__child *c)
 	relay_fd = move_above_stdio(c->relay_fd);
 
 	/* On v1 we must be in our cgroups before we allocate anything worth
-	 * limiting: wait for the spawner to put us there. */
-	do
-		n = read(c->sync_fd, &go, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		fail(SANDBOX__STEP_SYNC, -1, n < 0 ? errno : EPIPE);
-	close(c->sync_fd);
+	 * limiting: wait for the spawner to put us there. A child cloned by a
+	 * seed (seed.c) was born in them and has no sync pipe. */
+	if (c->sync_fd >= 0) {
+		do
+			n = read(c->sync_fd, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			fail(SANDBOX__STEP_SYNC, -1, n < 0 ? errno : EPIPE);
+		close(c->sync_fd);
+	}
 
 	/* A network namespace from the spawner's pool (spawner.c: netns_make()),
 	 * loopback already up: joining costs nothing, creating one here would

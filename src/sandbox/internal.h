@@ -119,6 +119,14 @@ struct sandbox__cgroup_ops {
 	 * boosted for init (sandbox_cpu_boost()). */
 	int (*create)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 		      uint64_t mem_bytes, uint32_t pids_max, struct err *err);
+	/* Seeds (seed.c); NULL where the backend needs none (v2 clones
+	 * straight into a cgroup). pool_create makes function-independent
+	 * cgroups "s<seq>" without limits; claim renames them to the instance's
+	 * "i<id>" and writes create()'s limits. */
+	int (*pool_create)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci,
+			   uint64_t seq, struct err *err);
+	int (*claim)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+		     uint64_t mem_bytes, uint32_t pids_max, struct err *err);
 	/* Writes the CPU limits (no-op without the cpu controller). */
 	int (*set_cpu)(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst *ci,
 		       const struct sandbox_cpu *cpu, struct err *err);
@@ -323,7 +331,7 @@ void sandbox__seccomp_release(struct sandbox__seccomp *sc);
 
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
-	int sync_fd;	/* read end: one byte once the cgroups are joined */
+	int sync_fd;	/* read end: one byte once the cgroups are joined; -1: born in them */
 	int userns_fd;	/* the sandboxes' user namespace, joined last */
 	int netns_fd;	/* a pooled network namespace to join, or -1: stay in the host's */
 	int err_fd;	/* write end, O_CLOEXEC: EOF at exec means success */
@@ -341,6 +349,50 @@ int sandbox__loopback_up(void);
 
 /* Runs in the cloned child: async-signal-safe only. Never returns. */
 NORETURN void sandbox__child_run(const struct sandbox__child *c);
+
+/*
+ * Seeds (seed.c), on cgroup v1 only: a seed is a fork of the spawner that
+ * sits, already moved into a pooled set of instance cgroups, until it is
+ * handed one spawn request; it then clones the sandbox child with
+ * CLONE_PARENT (so the spawner is its parent and reaps it), replies with its
+ * pid and exits. The child inherits the cgroups: no cgroup.procs write, and
+ * so no wait on cgroup_threadgroup_rwsem, on the spawn's path.
+ */
+struct sandbox__seed {
+	pid_t pid;		/* 0: empty slot */
+	int pidfd;
+	int sock;		/* SOCK_SEQPACKET to the seed */
+	bool ready;		/* it reported being in its cgroups */
+	struct sandbox__cgroup_inst ci;
+};
+
+/* What a seed needs of the spawner, borrowed (the seed has its own copy). */
+struct sandbox__seed_env {
+	struct sandbox__cgroups *cg;
+	const struct sandbox__rootfs *rf;
+	const struct sandbox__seccomp *seccomp;
+	int cap_last;
+};
+
+/* Makes the seed's cgroups and forks it; it moves itself in and then reports
+ * ready. On failure nothing is left. */
+int sandbox__seed_start(struct sandbox__seed *s, const struct sandbox__seed_env *env,
+			uint64_t seq, struct err *err);
+/* Whether the seed has reported ready (does not block). false also when it
+ * failed; it is then ended (s->pid stays set until sandbox__seed_end()). */
+bool sandbox__seed_ready(struct sandbox__seed *s);
+/* Hands the seed one spawn request: req/len is the request as the daemon sent
+ * it, fds[] the relay child end, the error pipe's write end, the user
+ * namespace and (nfds 4) the network namespace to join. Returns 0 and the
+ * child's pid, or -errno with err set. In both cases the seed is used up:
+ * the caller takes s->ci (renamed by its claim) and calls sandbox__seed_end(). */
+int sandbox__seed_spawn(struct sandbox__seed *s, const void *req, size_t len, const int *fds,
+			size_t nfds, pid_t *pid, struct err *err);
+/* With wait, kills the seed and waits for it (failure and shutdown paths);
+ * without, only lets go of it, for a seed that answered a request and exits
+ * on its own (the spawner's waitpid(-1) reaps it). Closes its fds either way.
+ * The cgroups in s->ci are the caller's to remove (or keep, once claimed). */
+void sandbox__seed_end(struct sandbox__seed *s, bool wait);
 
 /* The ids inside the sandbox. */
 #define SANDBOX__SBX_UID 993

@@ -68,6 +68,10 @@
 /* Network namespaces made ahead of need. A burst larger than this makes the
  * rest on the spot (~0.5 ms each); the pool refills while the spawner idles. */
 #define NETNS_POOL 8
+/* Seeds (seed.c) kept ready on cgroup v1: a burst larger than this takes
+ * the direct path (clone, then move the child into its cgroups) for the
+ * rest. Each is a sleeping fork of the spawner and four empty cgroups. */
+#define SEED_POOL 4
 
 struct instance {
 	struct instance *next;
@@ -102,6 +106,10 @@ struct spawner {
 	struct sandbox__rootfs rf;
 	struct instance *instances;
 	char *rbuf;		/* one received control message */
+	size_t rlen;		/* its length */
+	struct sandbox__seed seeds[SEED_POOL];	/* pid 0: an empty slot */
+	uint64_t seed_seq;	/* names the seeds' cgroups "s<seq>" */
+	bool seeds_off;		/* v2, or a seed failed: the direct path only */
 };
 
 const char *
@@ -522,6 +530,100 @@ kill_and_reap(pid_t pid)
 		;
 }
 
+static void
+seed_env(struct spawner *sp, struct sandbox__seed_env *env)
+{
+	env->cg = &sp->cg;
+	env->rf = &sp->rf;
+	env->seccomp = &sp->seccomp;
+	env->cap_last = sp->cap_last;
+}
+
+/* Gives up on seeds for good: a host where one fails (cgroup.procs refused,
+ * no fork) would fail the next one too, and the direct path works without. */
+static void
+seeds_disable(struct spawner *sp, const char *why)
+{
+	size_t i;
+
+	if (!sp->seeds_off)
+		log_warn("spawner: %s; spawning without seeds from now on", why);
+	sp->seeds_off = true;
+	for (i = 0; i < SEED_POOL; i++) {
+		if (!sp->seeds[i].pid)
+			continue;
+		sandbox__seed_end(&sp->seeds[i], true);
+		remove_cgroup_blocking(sp, &sp->seeds[i].ci);
+	}
+}
+
+/* Starts one seed if the pool is short; returns whether it is still short. */
+static bool
+seed_refill(struct spawner *sp)
+{
+	struct sandbox__seed_env env;
+	struct err err = ERR_INIT;
+	size_t i, n = 0;
+	int slot = -1;
+
+	if (sp->seeds_off)
+		return false;
+	for (i = 0; i < SEED_POOL; i++) {
+		if (sp->seeds[i].pid)
+			n++;
+		else if (slot < 0)
+			slot = (int)i;
+	}
+	if (slot < 0)
+		return false;
+	seed_env(sp, &env);
+	if (sandbox__seed_start(&sp->seeds[slot], &env, ++sp->seed_seq, &err) < 0) {
+		remove_cgroup_blocking(sp, &sp->seeds[slot].ci);
+		sp->seeds[slot].pid = 0;
+		seeds_disable(sp, err.msg);
+		return false;
+	}
+	return n + 1 < SEED_POOL;
+}
+
+/* A seed that is in its cgroups already, or NULL. Never blocks. */
+static struct sandbox__seed *
+seed_take(struct spawner *sp)
+{
+	struct sandbox__seed *s;
+	size_t i;
+
+	if (sp->seeds_off)
+		return NULL;
+	for (i = 0; i < SEED_POOL; i++) {
+		s = &sp->seeds[i];
+		if (!s->pid)
+			continue;
+		if (sandbox__seed_ready(s))
+			return s;
+		if (!s->pid) {
+			/* It failed (and was ended): its cgroups go too. */
+			remove_cgroup_blocking(sp, &s->ci);
+			seeds_disable(sp, "a seed failed (see above)");
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static bool
+seeds_short(const struct spawner *sp)
+{
+	size_t i;
+
+	if (sp->seeds_off)
+		return false;
+	for (i = 0; i < SEED_POOL; i++)
+		if (!sp->seeds[i].pid)
+			return true;
+	return false;
+}
+
 /* Waits for EOF (execve happened) or the child's error record. */
 static int
 wait_exec(int fd, struct sandbox__child_error *ce)
@@ -575,8 +677,9 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	struct sandbox__child child;
 	struct clone_args args;
 	struct sandbox__plan plan;
+	struct sandbox__seed *seed = NULL;
 	struct instance *inst;
-	int sv[2], pfd[2], r, slot = -1;
+	int sv[2], pfd[2], sfds[4], r, slot = -1;
 	size_t i;
 	pid_t pid;
 
@@ -597,7 +700,19 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	/* 1. Cgroups first, with their limits, so the child is limited from its
 	 *    first allocation; then the fds the child and we share. */
 	sandbox__cgroup_inst_init(&ci);
-	r = sp->cg.ops->create(&sp->cg, &ci, m->id, m->mem_bytes, m->pids_max, err);
+	seed = seed_take(sp);
+	if (seed) {
+		/* A seed sits in function-independent cgroups: they become this
+		 * instance's, with its limits, and the seed will clone the child
+		 * into them (seed.c). */
+		ci = seed->ci;
+		sandbox__cgroup_inst_init(&seed->ci);
+		r = sp->cg.ops->claim(&sp->cg, &ci, m->id, m->mem_bytes, m->pids_max, err);
+		if (r < 0)
+			sandbox__seed_end(seed, true);
+	} else {
+		r = sp->cg.ops->create(&sp->cg, &ci, m->id, m->mem_bytes, m->pids_max, err);
+	}
 	if (r < 0)
 		goto fail_cgroup;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -606,12 +721,14 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	}
 	relay_parent = sv[0];
 	relay_child = sv[1];
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
+	if (!seed && pipe2(pfd, O_CLOEXEC) < 0) {
 		r = err_set(err, errno, "cannot create the sync pipe");
 		goto fail_cgroup;
 	}
-	sync_r = pfd[0];
-	sync_w = pfd[1];
+	if (!seed) {
+		sync_r = pfd[0];
+		sync_w = pfd[1];
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		r = err_set(err, errno, "cannot create the error pipe");
 		goto fail_cgroup;
@@ -626,7 +743,29 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	slot = userns_take(sp, err);
 	if (slot < 0) {
 		r = slot;
+		if (seed)
+			sandbox__seed_end(seed, true);
 		goto fail_cgroup;
+	}
+	if (seed) {
+		sfds[0] = relay_child;
+		sfds[1] = err_w;
+		sfds[2] = sp->userns[slot];
+		sfds[3] = netns_fd;
+		r = sandbox__seed_spawn(seed, sp->rbuf, sp->rlen, sfds, netns_fd >= 0 ? 4 : 3,
+					&pid, err);
+		/* Done with it either way; on success it exits by itself. */
+		sandbox__seed_end(seed, r < 0);
+		if (r < 0)
+			goto fail_cgroup;
+		/* Our child (CLONE_PARENT), not yet reaped: the pid is its own. */
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0) {
+			r = err_set(err, errno, "cannot open a pidfd of the sandbox");
+			kill_and_reap(pid);
+			goto fail_cgroup;
+		}
+		goto cloned;
 	}
 
 	/* 2. clone3 into new namespaces. The user namespace comes first in the
@@ -668,9 +807,11 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 		sandbox__child_run(&child);
 	}
 	close(sync_r);
+	sync_r = -1;
+cloned:
 	close(err_w);
 	close(relay_child);
-	sync_r = err_w = relay_child = -1;
+	err_w = relay_child = -1;
 	/* The child holds the network namespace now; ours is never reused, so
 	 * no instance inherits another's sockets or state. */
 	if (netns_fd >= 0)
@@ -681,15 +822,17 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	 *    kernel takes a mapping to any host range, and leaves setgroups()
 	 *    allowed for the child to drop its groups. v1: the cgroups, before
 	 *    the child runs anything worth limiting. Then release it. */
-	r = sp->cg.ops->attach(&ci, pid, err);
-	if (r == 0 && write(sync_w, "x", 1) != 1)
-		r = err_set(err, errno, "cannot release the sandbox child");
-	if (r < 0) {
-		kill_and_reap(pid);
-		goto fail_cgroup;
+	if (sync_w >= 0) {
+		r = sp->cg.ops->attach(&ci, pid, err);
+		if (r == 0 && write(sync_w, "x", 1) != 1)
+			r = err_set(err, errno, "cannot release the sandbox child");
+		if (r < 0) {
+			kill_and_reap(pid);
+			goto fail_cgroup;
+		}
+		close(sync_w);
+		sync_w = -1;
 	}
-	close(sync_w);
-	sync_w = -1;
 
 	/* 4. happens in the child (child.c). 5. EOF: it exec'd /init. */
 	r = wait_exec(err_r, &ce);
@@ -737,6 +880,9 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 	return 0;
 
 fail_cgroup:
+	/* A seed still running sits in ci's cgroups: gone before they are. */
+	if (seed)
+		sandbox__seed_end(seed, true);
 	userns_put(sp, slot);
 	remove_cgroup_blocking(sp, &ci);
 	sandbox__plan_release(&plan);
@@ -899,6 +1045,7 @@ static void
 shutdown_all(struct spawner *sp)
 {
 	struct instance *inst;
+	size_t i;
 	int st;
 
 	sp->stopping = true;
@@ -922,6 +1069,12 @@ shutdown_all(struct spawner *sp)
 		remove_cgroup_blocking(sp, &inst->cg);
 		unlink_instance(sp, inst);
 	}
+	for (i = 0; i < SEED_POOL; i++) {
+		if (!sp->seeds[i].pid)
+			continue;
+		sandbox__seed_end(&sp->seeds[i], true);
+		remove_cgroup_blocking(sp, &sp->seeds[i].ci);
+	}
 }
 
 /* Returns false when the spawner should stop. */
@@ -940,6 +1093,7 @@ handle_ctl(struct spawner *sp)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;	/* the daemon is gone */
+	sp->rlen = (size_t)n;
 	m = xmalloc(sizeof(*m));
 	r = n > (ssize_t)SANDBOX__MSG_MAX ? -E2BIG : sandbox__msg_decode(sp->rbuf, (size_t)n, m);
 	if (r < 0) {
@@ -1052,7 +1206,14 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
 	if (r < 0)
 		return r;
-	return sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);
+	r = sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);
+	if (r < 0)
+		return r;
+	/* Seeds last: they are forks of the spawner as now set up. */
+	sp->seeds_off = !sp->cg.ops->claim || getenv("HEARTH_NO_SEEDS");
+	while (seed_refill(sp))
+		;
+	return 0;
 }
 
 int
@@ -1108,8 +1269,9 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 		else if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			run = false;
 		else if (r == 0 && short_netns)
-			short_netns = netns_refill(&sp) | userns_refill(&sp);
-		if (r > 0 && (sp.n_netns < NETNS_POOL || userns_spare(&sp) < USERNS_SPARE))
+			short_netns = netns_refill(&sp) | userns_refill(&sp) | seed_refill(&sp);
+		if (r > 0 && (sp.n_netns < NETNS_POOL || userns_spare(&sp) < USERNS_SPARE ||
+			      seeds_short(&sp)))
 			short_netns = true;
 	}
 out:

@@ -147,14 +147,19 @@ def host_mounts():
         return sorted(l.split()[4] for l in f)
 
 
-def children_of(pid):
+def children_of(pid, seeds=False):
+    """Child processes of pid; the spawner's seeds (hearth-seed: pooled, idle
+    forks of it, src/sandbox/seed.c) only with seeds=True."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            if not seeds and head.endswith("(hearth-seed"):
+                continue
             if int(fields[1]) == pid:
                 out.append(int(d))
         except (OSError, IndexError):
