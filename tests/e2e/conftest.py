@@ -27,14 +27,38 @@ CGROUP_ROOTS = ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/
                 "/sys/fs/cgroup")
 
 
+# Where each spawner keeps its cgroups: under the spawner's own cgroup in each
+# hierarchy (which is the root on a plain machine, but not inside a managed
+# one), learned from /proc/PID/cgroup while the spawner runs.
+SPAWNER_CGROUPS = {}
+
+
+def note_spawner_cgroups(spawner_pid):
+    paths = set()
+    try:
+        with open("/proc/%d/cgroup" % spawner_pid) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        _, controllers, rel = line.split(":", 2)
+        rel = rel.lstrip("/")
+        if controllers == "":
+            roots = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        else:
+            roots = ["/sys/fs/cgroup/" + c for c in controllers.split(",")]
+            roots.append("/sys/fs/cgroup/" + controllers)
+        for root in roots:
+            if os.path.isdir(root):
+                paths.add(os.path.join(root, rel, "hearth-%d" % spawner_pid))
+    SPAWNER_CGROUPS[spawner_pid] = sorted(paths)
+
+
 def cgroup_leftovers(spawner_pid):
     """Cgroup directories the given spawner made that still exist."""
-    found = []
-    for root in CGROUP_ROOTS:
-        path = os.path.join(root, "hearth-%d" % spawner_pid)
-        if os.path.exists(path):
-            found.append(path)
-    return found
+    candidates = set(os.path.join(root, "hearth-%d" % spawner_pid) for root in CGROUP_ROOTS)
+    candidates.update(SPAWNER_CGROUPS.get(spawner_pid, []))
+    return sorted(p for p in candidates if os.path.exists(p))
 
 
 def instance_cgroups(spawner_pid):
@@ -213,6 +237,7 @@ class Daemon:
         kids = children_of(self.proc.pid)
         if kids:
             self.spawner_pid = min(kids)
+            note_spawner_cgroups(self.spawner_pid)
         self.fds_before = self.fds()
         return self
 
