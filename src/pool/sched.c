@@ -284,7 +284,9 @@ pool_submit(struct pool_fn *fn, struct pool_call *c)
 		/* Queued behind others; its own limit is found when its turn comes. */
 		reason = fn->group->reserved != POOL_UNRESERVED ? REASON_FN : REASON_HOST;
 	}
-	if (r == REFUSED || p->nwaiting >= p->cfg.queue_max || p->stopping) {
+	/* Reserved 0 refuses at once even behind queued calls: no wait can help. */
+	if (r == REFUSED || fn->group->reserved == 0 || p->nwaiting >= p->cfg.queue_max ||
+	    p->stopping) {
 		/* A throttle with no wait. Answered from the loop, never inside
 		 * the caller's submit, so the caller's state is complete. */
 		enqueue_wait(p, c, 0, reason);
