@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "gateway/gateway.h"
+#include "lib/utf8.h"
 #include "lib/banned.h"
 
 static const struct {
@@ -84,40 +85,6 @@ gateway_key_release(struct gateway_key *k)
 
 /* ---- UTF-8 and base64 ---------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 (RFC 3629). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Valid UTF-8 without NUL (jansson takes NUL, but C strings downstream would not). */
 static bool
 utf8_valid(const void *data, size_t n)
@@ -128,7 +95,7 @@ utf8_valid(const void *data, size_t n)
 	while (n > 0) {
 		if (*p == 0)
 			return false;
-		len = utf8_len(p, n);
+		len = utf8_seq_len(p, n);
 		if (len == 0)
 			return false;
 		p += len;
@@ -149,7 +116,7 @@ jstr(struct str s)
 	if (utf8_valid(s.ptr, s.len))
 		return json_stringn(s.ptr ? s.ptr : "", s.len);
 	while (n > 0) {
-		len = *p ? utf8_len(p, n) : 0;
+		len = *p ? utf8_seq_len(p, n) : 0;
 		if (len == 0) {
 			buf_adds(&b, "\xef\xbf\xbd");
 			len = 1;

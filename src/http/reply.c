@@ -7,6 +7,7 @@
 
 #include "http/http.h"
 
+#include "lib/utf8.h"
 #include "lib/banned.h"
 
 static const struct {
@@ -65,41 +66,6 @@ http_status_text(int status)
 	return "Unknown";
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not one. Rejects
- * overlong forms, surrogates and code points over U+10FFFF, as RFC 3629 does. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static void
 add_json_string(struct buf *out, const char *s)
 {
@@ -131,7 +97,7 @@ add_json_string(struct buf *out, const char *s)
 				buf_addf(out, "\\u%04x", *p);
 				break;
 			}
-			len = utf8_len(p, n);
+			len = utf8_seq_len(p, n);
 			if (len == 0) {
 				/* A client's bytes may end up in a message; keep the JSON valid. */
 				buf_adds(out, "\\ufffd");
