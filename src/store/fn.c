@@ -25,9 +25,10 @@ fn_config_release(struct fn_config *fn)
 	memset(fn, 0, sizeof(*fn));
 }
 
-/* Reads a row in FN_COLS order (store.c) into *fn, which the caller releases. */
-static void
-read_fn(sqlite3_stmt *s, struct fn_config *fn)
+/* Reads a row in FN_COLS order (store.c) into *fn, which the caller releases.
+ * version.c reads its rows with it too: VER_COLS differs only in columns 11-12. */
+void
+store__read_fn(sqlite3_stmt *s, struct fn_config *fn)
 {
 	memset(fn, 0, sizeof(*fn));
 	fn->name = store__column_text(s, 0);
@@ -111,7 +112,7 @@ store_fn_get(struct store *st, const char *name, struct fn_config *out, struct e
 		return err_setmsg(err, ENOENT, "function '%s' not found", name);
 	if (rc != SQLITE_ROW)
 		return store__fail(st, rc, err, "cannot read function '%s'", name);
-	read_fn(s, out);
+	store__read_fn(s, out);
 	return 0;
 }
 
@@ -137,7 +138,7 @@ store_fn_list(struct store *st, int (*cb)(const struct fn_config *fn, void *data
 			cap = cap ? cap * 2 : 16;
 			fns = xrealloc(fns, cap * sizeof(*fns));
 		}
-		read_fn(s, &fns[n++]);
+		store__read_fn(s, &fns[n++]);
 	}
 	if (rc != SQLITE_DONE)
 		r = store__fail(st, rc, err, "cannot list functions");

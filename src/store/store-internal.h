@@ -90,4 +90,7 @@ char *store__column_text(sqlite3_stmt *s, int col);
 /* Brings the schema to the newest version (schema.c). */
 int store__migrate(struct store *st, struct err *err);
 
+/* fn.c: one row of FN_COLS (or VER_COLS) into *fn; the caller releases it. */
+void store__read_fn(sqlite3_stmt *s, struct fn_config *fn);
+
 #endif

@@ -38,26 +38,14 @@ prepare(struct store *st, const char *sql, sqlite3_stmt **out, struct err *err)
 	return 0;
 }
 
-/* A row in VER_COLS order; created_ms doubles as updated_ms (versions never change). */
+/* A row in VER_COLS order: FN_COLS but for column 11 (created_ms, which doubles
+ * as updated_ms: versions never change) and 12 (the version number). */
 static void
 read_version(sqlite3_stmt *s, struct fn_config *fn)
 {
-	memset(fn, 0, sizeof(*fn));
-	fn->name = store__column_text(s, 0);
-	fn->runtime = store__column_text(s, 1);
-	fn->handler = store__column_text(s, 2);
-	fn->description = store__column_text(s, 3);
-	fn->env_json = store__column_text(s, 4);
-	fn->code_sha256 = store__column_text(s, 5);
-	fn->code_size = (uint64_t)sqlite3_column_int64(s, 6);
-	fn->memory_mb = (uint32_t)sqlite3_column_int64(s, 7);
-	fn->timeout_s = (uint32_t)sqlite3_column_int64(s, 8);
-	fn->keepalive_s = (uint32_t)sqlite3_column_int64(s, 9);
-	fn->revision = (uint64_t)sqlite3_column_int64(s, 10);
-	fn->created_ms = fn->updated_ms = (uint64_t)sqlite3_column_int64(s, 11);
+	store__read_fn(s, fn);
+	fn->updated_ms = fn->created_ms;
 	fn->version = (uint32_t)sqlite3_column_int64(s, 12);
-	fn->tmp_mb = (uint32_t)sqlite3_column_int64(s, 13);
-	fn->network = store__column_text(s, 14);
 }
 
 static int
