@@ -424,12 +424,18 @@ def await_function():
     here it blocks until hearth gives it one. The function's environment comes
     down the socket as NUL-terminated "K=V" strings, EOF ending them; it
     replaces this process's environment whole, so nothing of the start-up
-    environment remains. Everything below runs as for a runtime started for
+    environment remains but what the interpreter itself added. Everything below runs as for a runtime started for
     the function."""
     fd = os.environ.pop("HEARTH_STEM_FD", None)
     if fd is None:
         return
     import importlib  # load_handler's, ahead of need too
+    # What the interpreter added to its environment while starting (PEP 538's
+    # LC_CTYPE when the locale is missing), as it would for the function: the
+    # start-up variables that decide it are the function's too.
+    with open("/proc/self/environ", "rb") as f:
+        execd = {kv.partition(b"=")[0] for kv in f.read().split(b"\0") if kv}
+    added = {k: v for k, v in os.environ.items() if os.fsencode(k) not in execd}
     fd = int(fd)
     chunks = []
     while True:
@@ -444,6 +450,7 @@ def await_function():
         if eq and k:
             env[os.fsdecode(k)] = os.fsdecode(v)
     os.environ.clear()
+    os.environ.update(added)
     os.environ.update(env)
 
 
