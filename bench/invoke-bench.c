@@ -3,9 +3,11 @@
  *
  *   invoke-bench warm HOST PORT TOKEN NAME COUNT
  *       COUNT sequential invocations of NAME on one keep-alive connection.
- *   invoke-bench cold HOST PORT TOKEN PREFIX COUNT
+ *   invoke-bench cold HOST PORT TOKEN PREFIX COUNT [GAP_MS]
  *       one invocation each of PREFIX0..PREFIX<COUNT-1>, freshly deployed, so
- *       every call is a cold start (sandbox, hearth-init, runtime start).
+ *       every call is a cold start (sandbox, hearth-init, runtime start);
+ *       GAP_MS apart (default 0: back to back), which gives the daemon's
+ *       pre-started runtimes time to start again between calls.
  *   invoke-bench gateway HOST PORT PATH COUNT
  *       COUNT sequential POSTs of the same body to PATH on the gateway listener
  *       (no token), on one keep-alive connection, after one to warm up.
@@ -161,9 +163,10 @@ main(int argc, char **argv)
 		report(lat, n);
 		return 0;
 	}
-	if (argc != 7 ||
+	if ((argc != 7 && !(argc == 8 && strcmp(argv[1], "cold") == 0)) ||
 	    (strcmp(argv[1], "warm") && strcmp(argv[1], "cold") && strcmp(argv[1], "thaw"))) {
 		fprintf(stderr, "usage: invoke-bench warm|cold|thaw HOST PORT TOKEN NAME COUNT\n"
+				"       invoke-bench cold HOST PORT TOKEN PREFIX COUNT GAP_MS\n"
 				"       invoke-bench gateway HOST PORT PATH COUNT\n"
 				"       invoke-bench floor BINARY COUNT [ARG...]\n");
 		return 2;
@@ -177,6 +180,7 @@ main(int argc, char **argv)
 		 * --freeze-after, 100 ms by default), so the latency includes the
 		 * thaw and the runtime's wake-up. */
 		int thaw = strcmp(argv[1], "thaw") == 0;
+		int gap_ms = argc == 8 ? atoi(argv[7]) : 0;
 
 		/* Warm the connection and, in warm mode, the instance. */
 		if (!cold)
@@ -189,6 +193,8 @@ main(int argc, char **argv)
 			snprintf(name, sizeof(name), cold ? "%s%d" : "%s", argv[5], i);
 			if (thaw)
 				usleep(250 * 1000);
+			else if (gap_ms > 0)
+				usleep((useconds_t)gap_ms * 1000);
 			t0 = now_us();
 			st = roundtrip(fd, argv[4], name);
 			lat[i] = now_us() - t0;

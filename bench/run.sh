@@ -5,13 +5,15 @@
 #   API (floor: fork+exec of the same binary; a plain C HTTP server);
 #   throughput at 16 and 64 connections (wrk), hearth and the floor server;
 #   the cold starts of examples/hello-python and examples/hello-node beside
-#   their interpreters' start-up (floor: the interpreter alone, no sandbox);
+#   their interpreters' start-up (floor: the interpreter alone, no sandbox),
+#   with pre-started runtimes (spaced, and back to back) and without (a
+#   second daemon run with --prestart 0);
 #   the warm invoke of a frozen instance (the thaw cost);
 #   density: the memory of an idle warm instance; scale to zero: the daemon's
 #   memory with 1,000 idle functions; the keep-alive policies on a synthetic
 #   trace (bench/trace-replay.c).
 #
-# Knobs: COLD_N, WARM_N, THAW_N, FLOOR_N, RT_COLD_N, WRK_SECONDS, IDLE_FNS. Prints the machine
+# Knobs: COLD_N, WARM_N, THAW_N, FLOOR_N, RT_COLD_N, PRE_GAP_MS, WRK_SECONDS, IDLE_FNS. Prints the machine
 # and commit; these machines are shared and noisy, so compare rows of one run.
 set -eu
 BUILD=${HEARTH_BUILD:-$(pwd)/build}
@@ -25,6 +27,7 @@ FLOOR_N=${FLOOR_N:-500}
 WRK_SECONDS=${WRK_SECONDS:-5}
 IDLE_FNS=${IDLE_FNS:-1000}
 RT_COLD_N=${RT_COLD_N:-50}
+PRE_GAP_MS=${PRE_GAP_MS:-400}
 THAW_N=${THAW_N:-40}
 EXAMPLES=$(cd "$(dirname "$0")/../examples" && pwd)
 SBX_N=${SBX_N:-500}
@@ -36,16 +39,17 @@ pids=""
 cleanup() {
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$DATA" "$DATA.log" "$DATA-idle" "$DATA-idle.log"
+	rm -rf "$DATA" "$DATA.log" "$DATA-idle" "$DATA-idle.log" "$DATA-nostem" "$DATA-nostem.log"
 }
 trap cleanup EXIT
 
-start_daemon() { # DATA_DIR LOG
-	"$HEARTH" serve --data "$1" --listen 127.0.0.1:0 --gateway 127.0.0.1:0 2>"$2" &
+start_daemon() { # DATA_DIR LOG [SERVE_ARGS...]
+	d=$1; l=$2; shift 2
+	"$HEARTH" serve --data "$d" --listen 127.0.0.1:0 --gateway 127.0.0.1:0 "$@" 2>"$l" &
 	pids="$pids $!"
 	i=0
-	while [ ! -s "$1/address" ]; do
-		i=$((i + 1)); [ $i -lt 200 ] || { cat "$2"; exit 1; }; sleep 0.05
+	while [ ! -s "$d/address" ]; do
+		i=$((i + 1)); [ $i -lt 200 ] || { cat "$l"; exit 1; }; sleep 0.05
 	done
 }
 
@@ -76,16 +80,28 @@ while [ $i -lt "$COLD_N" ]; do
 	i=$((i + 1))
 done
 
-# The runtimes' cold starts: each example deployed RT_COLD_N times, so that
-# every call starts a new instance.
-i=0
-while [ $i -lt "$RT_COLD_N" ]; do
-	"$HEARTH" deploy "pycold$i" --runtime python3 --handler lambda_function.lambda_handler \
-		--code "$EXAMPLES/hello-python" >/dev/null
-	"$HEARTH" deploy "nodecold$i" --runtime nodejs --handler index.handler \
-		--code "$EXAMPLES/hello-node" >/dev/null
-	i=$((i + 1))
-done
+# The runtimes' cold starts: each example deployed RT_COLD_N times per
+# prefix, so that every call starts a new instance. This daemon pre-starts
+# runtimes (--prestart 1, the default): "pre" calls come PRE_GAP_MS apart,
+# time for a stem to start again; "burst" calls come back to back, so most
+# find their stem still starting. A second daemon without pre-started
+# runtimes runs the "cold" ones.
+deploy_runtimes() { # PREFIX
+	i=0
+	while [ $i -lt "$RT_COLD_N" ]; do
+		"$HEARTH" deploy "py$1$i" --runtime python3 --handler lambda_function.lambda_handler \
+			--code "$EXAMPLES/hello-python" >/dev/null
+		"$HEARTH" deploy "node$1$i" --runtime nodejs --handler index.handler \
+			--code "$EXAMPLES/hello-node" >/dev/null
+		i=$((i + 1))
+	done
+}
+deploy_runtimes pre
+deploy_runtimes burst
+RT_COLD_N=1 deploy_runtimes found
+start_daemon "$DATA-nostem" "$DATA-nostem.log" --prestart 0
+NS_ADDR=$(cat "$DATA-nostem/address"); NS_TOKEN=$(cat "$DATA-nostem/token")
+HEARTH_API="http://$NS_ADDR" HEARTH_TOKEN=$NS_TOKEN deploy_runtimes cold
 
 echo "== latency (one connection, sequential calls) =="
 printf '%-48s %9s %9s %9s %9s %6s\n' "measure (µs)" p50 p90 p99 max n
@@ -111,9 +127,20 @@ row "floor: python3 -S -c pass, no sandbox" "$("$BENCH" floor /usr/bin/python3 "
 # and functools, ~7 ms of CPU here that no sandbox can save. This is hello's
 # real floor; the row above is the interpreter alone.
 row "floor: python3 -S -c 'import json', no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c 'import json')"
-row "cold start, python3 hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pycold "$RT_COLD_N")"
+row "cold start, python3 hello (no pre-start)" \
+	"$("$BENCH" cold "${NS_ADDR%:*}" "${NS_ADDR##*:}" "$NS_TOKEN" pycold "$RT_COLD_N")"
+# The first cold start of a runtime shows the spawner how to start it.
+"$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pyfound 1 >/dev/null
+row "cold start, python3 hello, pre-started" \
+	"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pypre "$RT_COLD_N" "$PRE_GAP_MS")"
+row "  the same, back to back" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pyburst "$RT_COLD_N")"
 row "floor: node -e 0, no sandbox" "$("$BENCH" floor /usr/bin/node "$RT_COLD_N" -e 0)"
-row "cold start, nodejs hello (no zygote)" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodecold "$RT_COLD_N")"
+row "cold start, nodejs hello (no pre-start)" \
+	"$("$BENCH" cold "${NS_ADDR%:*}" "${NS_ADDR##*:}" "$NS_TOKEN" nodecold "$RT_COLD_N")"
+"$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodefound 1 >/dev/null
+row "cold start, nodejs hello, pre-started" \
+	"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodepre "$RT_COLD_N" "$PRE_GAP_MS")"
+row "  the same, back to back" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodeburst "$RT_COLD_N")"
 # Sandbox set-up alone, with its floor from the same run: a bare userns +
 # read-only pivot_root + exec, no cgroups, seccomp or masks.
 row "floor: userns+mount+pid ns, ro pivot_root, exec" "$("$SBX_BENCH" floor "$SBX_N")"
@@ -183,7 +210,6 @@ echo "targets: cold start p50 <= 5000 µs; warm invoke p50 <= 500 µs and <= 100
 echo "         >= 20,000 invocations/s at 64 connections; idle instance <= 2 MB;"
 echo "         1,000 idle functions: daemon RSS <= 50 MB, zero instances;"
 echo "         adaptive keep-alive: fewer cold starts than the fixed window at no more idle memory"
-echo "         python3 cold p50 <= 15000 µs (<= 5000 with a zygote); nodejs <= 60000 µs (<= 10000);"
-echo "         no zygote yet: see docs/sandbox.md"
+echo "         python3 cold p50 <= 15000 µs (<= 5000 pre-started); nodejs <= 60000 µs (<= 10000)"
 echo "         sandbox set-up p50 <= 1500 µs, p99 <= 4000 µs"
 echo "         gateway: p50 and req/s at 64 connections within 1.3x of the admin invoke path"

@@ -418,10 +418,47 @@ def init(client):
     sys.exit(1)
 
 
+def await_function():
+    """A pre-started runtime (HEARTH_STEM_FD set by hearth-init) starts before
+    it has a function: the interpreter and this module load ahead of need, and
+    here it blocks until hearth gives it one. The function's environment comes
+    down the socket as NUL-terminated "K=V" strings, EOF ending them; it
+    replaces this process's environment whole, so nothing of the start-up
+    environment remains but what the interpreter itself added. Everything below runs as for a runtime started for
+    the function."""
+    fd = os.environ.pop("HEARTH_STEM_FD", None)
+    if fd is None:
+        return
+    import importlib  # load_handler's, ahead of need too
+    # What the interpreter added to its environment while starting (PEP 538's
+    # LC_CTYPE when the locale is missing), as it would for the function: the
+    # start-up variables that decide it are the function's too.
+    with open("/proc/self/environ", "rb") as f:
+        execd = {kv.partition(b"=")[0] for kv in f.read().split(b"\0") if kv}
+    added = {k: v for k, v in os.environ.items() if os.fsencode(k) not in execd}
+    fd = int(fd)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    env = {}
+    for kv in b"".join(chunks).split(b"\0"):
+        k, eq, v = kv.partition(b"=")
+        if eq and k:
+            env[os.fsdecode(k)] = os.fsdecode(v)
+    os.environ.clear()
+    os.environ.update(added)
+    os.environ.update(env)
+
+
 def main():
     # A pipe makes stdout block-buffered; line buffering keeps print() lines in
     # order with the runtime's answers and in the log if the function dies.
     sys.stdout.reconfigure(line_buffering=True)
+    await_function()
     client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     handler = init(client)
     while True:

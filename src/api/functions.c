@@ -116,8 +116,10 @@ api__env_check(json_t *env, struct err *err)
 				break;
 		if (n == 0 || i != n)
 			return err_setmsg(err, EINVAL, "invalid environment variable name '%s'", k);
+		/* HEARTH_: the platform's own (hearth-init reads HEARTH_STEM). */
 		if (strncmp(k, "AWS_", 4) == 0 || strncmp(k, "LAMBDA_", 7) == 0 ||
-		    strcmp(k, "_HANDLER") == 0 || strcmp(k, "TZ") == 0)
+		    strncmp(k, "HEARTH_", 7) == 0 || strcmp(k, "_HANDLER") == 0 ||
+		    strcmp(k, "TZ") == 0)
 			return err_setmsg(err, EINVAL, "environment variable '%s' is reserved", k);
 		total += n + json_string_length(v);
 	}

@@ -17,7 +17,7 @@
 
 static const char serve_usage[] =
 	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH]\n"
-	"                    [--gateway HOST:PORT|none] [--allow-weaker-limits] [-v]\n"
+	"                    [--gateway HOST:PORT|none] [--prestart N] [--allow-weaker-limits] [-v]\n"
 	"\n"
 	"Runs the daemon in the foreground: the admin API, invocations and sandboxes.\n"
 	"\n"
@@ -36,6 +36,9 @@ static const char serve_usage[] =
 	"                       idle times and pre-warm/keep warm around them (default fixed)\n"
 	"   --freeze-after MS   freeze an instance idle this long, so it uses no CPU until\n"
 	"                       its next call thaws it; 0 never freezes (default 100)\n"
+	"   --prestart N        pre-started runtimes kept per interpreter (python3, node), so\n"
+	"                       their cold starts skip interpreter start-up; 0: off (default 1,\n"
+	"                       at most 4; see docs/sandbox.md)\n"
 	"   --allow-weaker-limits\n"
 	"                       run functions even if this host cannot enforce every limit\n"
 	"                       (memory is always required; see 'hearth doctor')\n"
@@ -93,6 +96,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "gateway", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "freeze-after", required_argument, NULL, 'F' },
+		{ "prestart", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts o = {
@@ -103,6 +107,7 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		.verbose = 0,
 		.queue_wait_ms = 1000,
 		.freeze_after_ms = 100,
+		.prestart = 1,
 	};
 	char *init_default = NULL;
 	uint64_t v;
@@ -160,6 +165,12 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 				return cli__usage_error(argv[0], "--freeze-after wants milliseconds "
 							"from 0 to 3600000, not '%s'", optarg);
 			o.freeze_after_ms = v;
+			break;
+		case 'P':
+			if (cli__parse_u64(optarg, 0, 4, &v) < 0)
+				return cli__usage_error(argv[0], "--prestart wants a count from 0 to 4, "
+							"not '%s'", optarg);
+			o.prestart = (unsigned)v;
 			break;
 		case 'g':
 			if (strcmp(optarg, "none") != 0 && !listen_valid(optarg))

@@ -327,6 +327,7 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	scfg.state_dir = sbdir;
 	scfg.init_path = init_path;
 	scfg.allow_weaker_limits = o->allow_weaker_limits;
+	scfg.prestart = o->prestart;
 	r = sandbox_start(&scfg, &d->sc, err);
 	free(sbdir);
 	free(init_path);

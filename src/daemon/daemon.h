@@ -20,6 +20,7 @@ struct daemon_opts {
 	uint64_t freeze_after_ms;	/* --freeze-after MS: freeze idle instances; 0 = never */
 	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
 	const char *gateway;		/* --gateway HOST:PORT (default 127.0.0.1:8080), "none": off */
+	unsigned prestart;		/* --prestart N: pre-started runtimes per interpreter */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

@@ -165,7 +165,7 @@ above_stdio(int fd)
 /* Runs in the forked child: only async-signal-safe calls until exec. */
 NORETURN static void
 child_exec(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
-	   int report_fd)
+	   int stem_fd, int report_fd)
 {
 	sigset_t none;
 	int e;
@@ -180,8 +180,12 @@ child_exec(char *const argv[], char *const envp[], int in_fd, int out_fd, int er
 	in_fd = above_stdio(in_fd);
 	out_fd = above_stdio(out_fd);
 	err_fd = above_stdio(err_fd);
+	/* Above fd 3 as well: dup2() onto 3 below would close it otherwise. */
+	if (stem_fd >= 0 && stem_fd <= 3)
+		stem_fd = fcntl(stem_fd, F_DUPFD_CLOEXEC, 4);
 	if (in_fd < 0 || out_fd < 0 || err_fd < 0 || dup2(in_fd, 0) < 0 ||
-	    dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
+	    dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
+	    (stem_fd != -1 && dup2(stem_fd, 3) < 0)) {
 		e = errno;
 	} else {
 		execve(argv[0], argv, envp);
@@ -234,7 +238,7 @@ open_null(void)
 }
 
 int
-init__child_start(struct init *in, char *const argv[], char *const envp[])
+init__child_start(struct init *in, char *const argv[], char *const envp[], int stem_fd)
 {
 	_cleanup_close_ int null_fd = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int rep_r = -1, rep_w = -1;
@@ -263,7 +267,7 @@ init__child_start(struct init *in, char *const argv[], char *const envp[])
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		child_exec(argv, envp, null_fd, out_w, err_w, rep_w);
+		child_exec(argv, envp, null_fd, out_w, err_w, stem_fd, rep_w);
 
 	in->child = pid;
 	/* Close our copies of the write ends now, or the pipes never see EOF. */

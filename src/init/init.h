@@ -84,6 +84,11 @@ struct init {
 	int child_status;		/* wait status, valid once child_exited */
 	struct logpipe logs[2];
 	int sigfd;			/* signalfd for SIGCHLD */
+
+	/* A pre-started runtime (HEARTH_STEM set, src/sandbox/stem.c): init's
+	 * end of the socket the runtime waits on for its function's
+	 * environment; -1 otherwise and once RELAY_ASSIGN has passed it on. */
+	int stem_fd;
 };
 
 /* main.c */
@@ -116,7 +121,9 @@ void init__api_release(struct init *in);
 /* child.c */
 /* Forks and execs argv[0] with envp; sets in->child and the log pipes. When exec
  * fails the child exits 127 after telling us why, and we tell the daemon. */
-int init__child_start(struct init *in, char *const argv[], char *const envp[]);
+/* Starts the runtime with argv and envp. stem_fd >= 0 becomes the runtime's
+ * fd 3 (its end of the assignment socket). */
+int init__child_start(struct init *in, char *const argv[], char *const envp[], int stem_fd);
 /* Reads the log pipes after poll() said so; `drain` reads until empty. */
 void init__child_read_logs(struct init *in, int idx, bool drain);
 /* Forwards the unfinished last lines and closes the pipes. */

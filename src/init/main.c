@@ -141,6 +141,7 @@ state_init(struct init *in)
 	in->logs[1].stream = '2';
 	buf_init(&in->logs[1].line);
 	in->sigfd = -1;
+	in->stem_fd = -1;
 }
 
 /* Frees what is left. The process is about to exit, but a clean slate keeps
@@ -156,6 +157,9 @@ state_release(struct init *in)
 		close(in->relay_fd);
 	if (in->sigfd >= 0)
 		close(in->sigfd);
+	if (in->stem_fd >= 0)
+		close(in->stem_fd);
+	in->stem_fd = -1;
 }
 
 /* Writes the rest of the relay output, waiting for the daemon at most
@@ -229,6 +233,41 @@ finish_child_exited(struct init *in)
 	exit(code);
 }
 
+/*
+ * A pre-started runtime learns its function: the environment goes down the
+ * assignment socket, whose EOF ends it. The runtime blocks reading it, so
+ * one blocking write is all it takes; the spawner sends the frame before the
+ * daemon holds the relay, so nothing else is in flight meanwhile. Only once:
+ * a second assignment, or one for a runtime that was not pre-started, is a
+ * protocol error.
+ */
+static int
+stem_assign(struct init *in, const struct relay_msg *m)
+{
+	const struct str *env = &m->f[RELAY_T_BODY];
+	size_t off = 0;
+	ssize_t n;
+
+	if (in->stem_fd < 0) {
+		init__log("an assignment for a runtime that was not waiting for one");
+		return -EBADMSG;
+	}
+	while (off < env->len) {
+		n = send(in->stem_fd, env->ptr + off, env->len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* The runtime is gone: its exit is reported as usual. */
+			init__log("cannot hand the runtime its function: %s", strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	close(in->stem_fd);
+	in->stem_fd = -1;
+	return 0;
+}
+
 /* Handles the frames in relay_in; returns -errno on a protocol error. */
 static int
 relay_dispatch(struct init *in)
@@ -247,6 +286,12 @@ relay_dispatch(struct init *in)
 			break;
 		}
 		off += (size_t)n;
+		if (m.type == RELAY_ASSIGN) {
+			r = stem_assign(in, &m);
+			if (r < 0)
+				break;
+			continue;
+		}
 		if (m.type != RELAY_INVOKE) {
 			init__log("unexpected relay message type %u from the daemon", m.type);
 			r = -EBADMSG;
@@ -297,21 +342,26 @@ relay_read(struct init *in)
 	}
 }
 
-/* Drops HEARTH_INIT_PORT, which is for init and not the runtime's business. */
+/* Drops HEARTH_INIT_PORT and HEARTH_STEM, which are for init and not the
+ * runtime's business; a pre-started runtime gets HEARTH_STEM_FD instead. */
 static char **
-runtime_env(void)
+runtime_env(bool stem)
 {
 	size_t n = 0, i, j = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = xcalloc(n + 1, sizeof(*env));
+	env = xcalloc(n + 2, sizeof(*env));
 	for (i = 0; i < n; i++) {
-		if (strncmp(environ[i], "HEARTH_INIT_PORT=", 17) == 0)
+		if (strncmp(environ[i], "HEARTH_INIT_PORT=", 17) == 0 ||
+		    strncmp(environ[i], "HEARTH_STEM=", 12) == 0 ||
+		    strncmp(environ[i], "HEARTH_STEM_FD=", 15) == 0)
 			continue;
 		env[j++] = environ[i];
 	}
+	if (stem)
+		env[j++] = (char *)"HEARTH_STEM_FD=3";
 	env[j] = NULL;
 	return env;
 }
@@ -396,7 +446,8 @@ main(int argc, char **argv)
 	const char *port;
 	char msg[256];
 	char **env;
-	int r;
+	bool stem;
+	int r, sv[2];
 
 	state_init(&in);
 	r = setup_relay(&in);
@@ -422,9 +473,21 @@ main(int argc, char **argv)
 			 port && *port ? port : "9001", strerror(-r));
 		fail_setup(&in, "Runtime.Unknown", msg);
 	}
-	env = runtime_env();
-	r = init__child_start(&in, argv + 1, env);
+	/* Pre-started (stem.c): the runtime starts now and waits, on a socket
+	 * of its own, for the function it will run (RELAY_ASSIGN). */
+	stem = getenv("HEARTH_STEM") != NULL;
+	if (stem && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(msg, sizeof(msg), "cannot create the assignment socket: %s",
+			 strerror(errno));
+		fail_setup(&in, "Runtime.Unknown", msg);
+	}
+	env = runtime_env(stem);
+	r = init__child_start(&in, argv + 1, env, stem ? sv[1] : -1);
 	free(env);
+	if (stem) {
+		close(sv[1]);
+		in.stem_fd = sv[0];
+	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot start the runtime: %s", strerror(-r));
 		fail_setup(&in, "Runtime.Unknown", msg);

@@ -26,7 +26,7 @@ set_u32(char *p, uint32_t v)
 static int
 known_type(unsigned t)
 {
-	return (t >= RELAY_NEXT && t <= RELAY_EXIT) || t == RELAY_INVOKE;
+	return (t >= RELAY_NEXT && t <= RELAY_EXIT) || t == RELAY_INVOKE || t == RELAY_ASSIGN;
 }
 
 ssize_t

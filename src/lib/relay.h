@@ -36,6 +36,10 @@ enum relay_type {
 	RELAY_EXIT,		/* STATUS: "exit N" or "signal N"; the runtime ended */
 	/* daemon -> init */
 	RELAY_INVOKE = 16,	/* ID, DEADLINE_MS, ARN, TRACE, [CLIENT_CTX], [COGNITO], BODY */
+	/* spawner -> init, once, before the daemon gets the socket */
+	RELAY_ASSIGN,		/* BODY: the function's environment, "K=V" strings each
+				 * ending in NUL; a pre-started runtime takes on the
+				 * function (src/sandbox/stem.c) */
 	RELAY_TYPE_MAX
 };
 

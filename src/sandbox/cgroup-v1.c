@@ -93,9 +93,9 @@ v1_setup(struct sandbox__cgroups *cg, struct err *err)
 /* mkdir of one instance cgroup; *path is set only once it exists, so that
  * remove() never rmdirs what we did not make. */
 static int
-make_inst(const char *parent, char prefix, uint64_t id, char **path, struct err *err)
+make_inst(const char *parent, const char *name, char **path, struct err *err)
 {
-	char *p = xasprintf("%s/%c%" PRIu64, parent, prefix, id);
+	char *p = xasprintf("%s/%s", parent, name);
 	int r;
 
 	if (mkdir(p, 0755) < 0) {
@@ -135,40 +135,60 @@ v1_set_cpu(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst 
 
 /* The instance directories, "<prefix><id>" in each hierarchy. */
 static int
-make_dirs(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, char prefix, uint64_t id,
+make_dirs(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, const char *name,
 	  struct err *err)
 {
 	int r;
 
-	r = make_inst(cg->mem_parent, prefix, id, &ci->mem_path, err);
+	r = make_inst(cg->mem_parent, name, &ci->mem_path, err);
 	if (r == 0 && cg->pids_parent)
-		r = make_inst(cg->pids_parent, prefix, id, &ci->pids_path, err);
+		r = make_inst(cg->pids_parent, name, &ci->pids_path, err);
 	if (r == 0 && cg->cpu_parent)
-		r = make_inst(cg->cpu_parent, prefix, id, &ci->cpu_path, err);
+		r = make_inst(cg->cpu_parent, name, &ci->cpu_path, err);
 	if (r == 0 && cg->freezer_parent)
-		r = make_inst(cg->freezer_parent, prefix, id, &ci->freezer_path, err);
+		r = make_inst(cg->freezer_parent, name, &ci->freezer_path, err);
 	return r;
 }
 
+/* memsw may never be below the memory limit, so the order of the two writes
+ * depends on the direction: down, memory first; up, memsw first. Without swap
+ * accounting memsw is absent and the memory limit is all there is; with it, an
+ * equal memsw limit keeps the instance out of swap. */
 static int
-write_limits(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t mem_bytes,
-	     uint32_t pids_max, struct err *err)
+write_mem(const char *dir, uint64_t mem_bytes, struct err *err)
+{
+	char val[32];
+	int r;
+
+	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
+	r = sandbox__write_file(dir, "memory.limit_in_bytes", val);
+	if (r == -EINVAL) {
+		/* Raising it above the memsw limit: that one goes first. */
+		r = sandbox__write_file(dir, "memory.memsw.limit_in_bytes", val);
+		if (r < 0 && r != -ENOENT)
+			return err_set(err, -r, "cannot write memory.memsw.limit_in_bytes of '%s'",
+				       dir);
+		r = sandbox__write_file(dir, "memory.limit_in_bytes", val);
+	}
+	if (r < 0)
+		return err_set(err, -r, "cannot write memory.limit_in_bytes of '%s'", dir);
+	r = sandbox__write_file(dir, "memory.memsw.limit_in_bytes", val);
+	if (r < 0 && r != -ENOENT)
+		return err_set(err, -r, "cannot write memory.memsw.limit_in_bytes of '%s'", dir);
+	return 0;
+}
+
+static int
+v1_set_limits(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t mem_bytes,
+	      uint32_t pids_max, struct err *err)
 {
 	struct sandbox_cpu steady, boost;
 	char val[32];
 	int r;
 
-	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
-	r = sandbox__write_file(ci->mem_path, "memory.limit_in_bytes", val);
+	r = write_mem(ci->mem_path, mem_bytes, err);
 	if (r < 0)
-		return err_set(err, -r, "cannot write memory.limit_in_bytes of '%s'", ci->mem_path);
-	/* Without swap accounting the file is absent and the limit above is all
-	 * there is; with it, an equal memsw limit keeps the instance out of swap.
-	 * It must come second: memsw may never be below the memory limit. */
-	r = sandbox__write_file(ci->mem_path, "memory.memsw.limit_in_bytes", val);
-	if (r < 0 && r != -ENOENT)
-		return err_set(err, -r, "cannot write memory.memsw.limit_in_bytes of '%s'",
-			       ci->mem_path);
+		return r;
 	if (ci->pids_path) {
 		snprintf(val, sizeof(val), "%" PRIu32, pids_max);
 		r = sandbox__write_file(ci->pids_path, "pids.max", val);
@@ -184,9 +204,12 @@ static int
 v1_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
 {
-	int r = make_dirs(cg, ci, 'i', id, err);
+	char name[SANDBOX__CGROUP_NAME_MAX];
+	int r;
 
-	return r < 0 ? r : write_limits(cg, ci, mem_bytes, pids_max, err);
+	sandbox__cgroup_inst_name(id, name);
+	r = make_dirs(cg, ci, name, err);
+	return r < 0 ? r : v1_set_limits(cg, ci, mem_bytes, pids_max, err);
 }
 
 /* A seed's cgroups (seed.c): "s<seq>", no limits of their own yet beyond the
@@ -195,22 +218,26 @@ static int
 v1_pool_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t seq,
 	       struct err *err)
 {
-	return make_dirs(cg, ci, 's', seq, err);
+	char name[SANDBOX__CGROUP_NAME_MAX];
+
+	snprintf(name, sizeof(name), "s%" PRIu64, seq);
+	return make_dirs(cg, ci, name, err);
 }
 
-/* Renames one directory to "i<id>" beside it: cgroup v1 allows a rename in
- * the same parent whatever the tasks inside (cgroup1_rename()). */
+/* Renames one directory to the instance's name beside it: cgroup v1 allows a
+ * rename in the same parent whatever the tasks inside (cgroup1_rename()). */
 static int
 rename_inst(char **path, uint64_t id, struct err *err)
 {
-	char *slash, *np;
+	char name[SANDBOX__CGROUP_NAME_MAX], *slash, *np;
 	int r;
 
 	if (!*path)
 		return 0;
 	slash = strrchr(*path, '/');
 	assert(slash);
-	np = xasprintf("%.*s/i%" PRIu64, (int)(slash - *path), *path, id);
+	sandbox__cgroup_inst_name(id, name);
+	np = xasprintf("%.*s/%s", (int)(slash - *path), *path, name);
 	if (rename(*path, np) < 0) {
 		r = err_set(err, errno, "cannot rename cgroup '%s' to '%s'", *path, np);
 		free(np);
@@ -234,7 +261,7 @@ v1_claim(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t 
 		r = rename_inst(&ci->cpu_path, id, err);
 	if (r == 0)
 		r = rename_inst(&ci->freezer_path, id, err);
-	return r < 0 ? r : write_limits(cg, ci, mem_bytes, pids_max, err);
+	return r < 0 ? r : v1_set_limits(cg, ci, mem_bytes, pids_max, err);
 }
 
 static int
@@ -344,6 +371,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v1_ops = {
 	.create = v1_create,
 	.pool_create = v1_pool_create,
 	.claim = v1_claim,
+	.set_limits = v1_set_limits,
 	.set_cpu = v1_set_cpu,
 	.attach = v1_attach,
 	.oom_killed = v1_oom_killed,

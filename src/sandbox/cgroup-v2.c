@@ -109,20 +109,13 @@ v2_set_cpu(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst 
 }
 
 static int
-v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
-	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+v2_set_limits(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t mem_bytes,
+	      uint32_t pids_max, struct err *err)
 {
 	struct sandbox_cpu steady, boost;
 	char val[48];
 	int r;
 
-	ci->mem_path = xasprintf("%s/i%" PRIu64, cg->mem_parent, id);
-	if (mkdir(ci->mem_path, 0755) < 0) {
-		r = err_set(err, errno, "cannot create cgroup '%s'", ci->mem_path);
-		free(ci->mem_path);
-		ci->mem_path = NULL;
-		return r;
-	}
 	snprintf(val, sizeof(val), "%" PRIu64, mem_bytes);
 	r = sandbox__write_file(ci->mem_path, "memory.max", val);
 	if (r < 0)
@@ -139,7 +132,25 @@ v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t
 	}
 	sandbox_cpu_for_memory(mem_bytes, &steady);
 	sandbox_cpu_boost(&steady, &boost);
-	r = v2_set_cpu(cg, ci, &boost, err);
+	return v2_set_cpu(cg, ci, &boost, err);
+}
+
+static int
+v2_create(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
+	  uint64_t mem_bytes, uint32_t pids_max, struct err *err)
+{
+	char name[SANDBOX__CGROUP_NAME_MAX];
+	int r;
+
+	sandbox__cgroup_inst_name(id, name);
+	ci->mem_path = xasprintf("%s/%s", cg->mem_parent, name);
+	if (mkdir(ci->mem_path, 0755) < 0) {
+		r = err_set(err, errno, "cannot create cgroup '%s'", ci->mem_path);
+		free(ci->mem_path);
+		ci->mem_path = NULL;
+		return r;
+	}
+	r = v2_set_limits(cg, ci, mem_bytes, pids_max, err);
 	if (r < 0)
 		return r;
 	/* CLONE_INTO_CGROUP wants a real directory fd; O_PATH is refused. */
@@ -222,6 +233,7 @@ const struct sandbox__cgroup_ops sandbox__cgroup_v2_ops = {
 	.version = 2,
 	.setup = v2_setup,
 	.create = v2_create,
+	.set_limits = v2_set_limits,
 	.set_cpu = v2_set_cpu,
 	.attach = v2_attach,
 	.oom_killed = v2_oom_killed,

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,15 @@
 #include "lib/log.h"
 #include "sandbox/internal.h"
 #include "lib/banned.h"
+
+void
+sandbox__cgroup_inst_name(uint64_t id, char name[SANDBOX__CGROUP_NAME_MAX])
+{
+	if (id >= SANDBOX__STEM_ID_BASE)
+		snprintf(name, SANDBOX__CGROUP_NAME_MAX, "z%" PRIu64, id - SANDBOX__STEM_ID_BASE);
+	else
+		snprintf(name, SANDBOX__CGROUP_NAME_MAX, "i%" PRIu64, id);
+}
 
 int
 sandbox__write_file(const char *dir, const char *name, const char *value)

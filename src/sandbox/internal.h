@@ -127,6 +127,12 @@ struct sandbox__cgroup_ops {
 			   uint64_t seq, struct err *err);
 	int (*claim)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci, uint64_t id,
 		     uint64_t mem_bytes, uint32_t pids_max, struct err *err);
+	/* Rewrites the memory and pids limits of a live instance, and its CPU
+	 * ones boosted for init, as create() writes them (stem.c: a pre-started
+	 * runtime taking on a function). Fails (EBUSY) where the instance
+	 * already uses more than the new memory limit. */
+	int (*set_limits)(struct sandbox__cgroups *cg, struct sandbox__cgroup_inst *ci,
+			  uint64_t mem_bytes, uint32_t pids_max, struct err *err);
 	/* Writes the CPU limits (no-op without the cpu controller). */
 	int (*set_cpu)(const struct sandbox__cgroups *cg, const struct sandbox__cgroup_inst *ci,
 		       const struct sandbox_cpu *cpu, struct err *err);
@@ -167,6 +173,11 @@ void sandbox__cgroup_release(struct sandbox__cgroups *cg);
 void sandbox__cgroup_inst_init(struct sandbox__cgroup_inst *ci);
 /* Frees the paths and fd; does not remove anything. */
 void sandbox__cgroup_inst_release(struct sandbox__cgroup_inst *ci);
+
+/* An instance's cgroup name: "i<id>", or "z<n>" for a pre-started runtime
+ * (stem.c), which keeps it once a function has it (v2 cannot rename a cgroup). */
+#define SANDBOX__CGROUP_NAME_MAX 24
+void sandbox__cgroup_inst_name(uint64_t id, char name[SANDBOX__CGROUP_NAME_MAX]);
 
 /* Helpers shared by the backends. path/name are joined with '/'. */
 int sandbox__write_file(const char *dir, const char *name, const char *value);
@@ -309,7 +320,8 @@ struct sandbox__rootfs {
 int sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
 			    struct err *err);
 void sandbox__rootfs_release(struct sandbox__rootfs *rf);
-/* Builds the mount plan of one instance, in mount order. */
+/* Builds the mount plan of one instance, in mount order. code_dir NULL leaves
+ * var/task an empty mount point (stem.c). */
 int sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 			const char *code_dir, const char *runtime_dir, uint64_t tmp_bytes,
 			struct err *err);
@@ -393,6 +405,68 @@ int sandbox__seed_spawn(struct sandbox__seed *s, const void *req, size_t len, co
  * on its own (the spawner's waitpid(-1) reaps it). Closes its fds either way.
  * The cgroups in s->ci are the caller's to remove (or keep, once claimed). */
 void sandbox__seed_end(struct sandbox__seed *s, bool wait);
+
+/*
+ * Pre-started runtimes (stem.c). A class is one way of starting an
+ * interpreter (runtime dir, command, start-up environment), learnt from the
+ * first spawn that uses it; the spawner keeps up to `want` stems of each.
+ * A stem is an instance of the spawner's with no function yet, whose fds
+ * the spawner holds until a spawn takes it.
+ */
+#define SANDBOX__STEM_CLASSES 4
+#define SANDBOX__STEMS_MAX 4
+/* Stems' instance ids, out of the daemon's way (its ids count up from 1). */
+#define SANDBOX__STEM_ID_BASE (UINT64_C(1) << 62)
+/* A stem's limits until it has a function: the least a function may have,
+ * and a /tmp nothing writes to. */
+#define SANDBOX__STEM_MEM_BYTES (UINT64_C(128) << 20)
+#define SANDBOX__STEM_TMP_BYTES (UINT64_C(1) << 20)
+/* Stems of a class that die or fail before use, in a row, before the class
+ * is given up: its runtime does not work as a stem. */
+#define SANDBOX__STEM_MAX_FAILURES 3
+
+struct sandbox__stem {
+	uint64_t id;		/* the spawner's instance id; 0: empty slot */
+	pid_t pid;
+	int fds[4];		/* relay, pidfd, memory cgroup, freeze (or -1): as spawned */
+};
+
+struct sandbox__stem_class {
+	struct buf key;		/* sandbox__stem_key() */
+	char *runtime_dir;
+	char **argv, **envp;	/* NULL-terminated; what its stems are started with */
+	size_t argc, envc;
+	struct sandbox__stem stems[SANDBOX__STEMS_MAX];
+	unsigned failures;	/* in a row; at SANDBOX__STEM_MAX_FAILURES no more stems */
+};
+
+struct sandbox__stems {
+	unsigned want;		/* stems per class; 0: none */
+	struct sandbox__stem_class cls[SANDBOX__STEM_CLASSES];
+	size_t ncls;
+	uint64_t seq;		/* numbers the stems' ids */
+};
+
+/* Whether "K=V" is read while an interpreter starts (see stem.c). Pure. */
+bool sandbox__stem_startup_var(const char *kv);
+/* The class key of a spawn request into key; -1 when no stem can serve it
+ * (no runtime dir, host network, no code). Pure. */
+int sandbox__stem_key(const struct sandbox__msg *m, struct buf *key);
+struct sandbox__stem_class *sandbox__stems_find(struct sandbox__stems *st, const struct buf *key);
+/* A new class from a request; NULL when the table is full. */
+struct sandbox__stem_class *sandbox__stems_add(struct sandbox__stems *st,
+					       const struct sandbox__msg *m, const struct buf *key);
+void sandbox__stems_release(struct sandbox__stems *st);
+/* Closes a stem slot's fds and empties it (the instance is the caller's). */
+void sandbox__stem_forget(struct sandbox__stem *s);
+/* Mounts code_dir read-only on the stem's /var/task and sizes its /tmp, from
+ * inside its mount namespace (entered through pidfd), then returns to
+ * home_mnt_fd and home_cwd_fd. */
+int sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int home_mnt_fd,
+			int home_cwd_fd, struct err *err);
+/* Sends hearth-init the function's environment (RELAY_ASSIGN); fails when the
+ * stem already wrote something to its relay. */
+int sandbox__stem_assign(int relay_fd, const char *const *envp, struct err *err);
 
 /* The ids inside the sandbox. */
 #define SANDBOX__SBX_UID 993

@@ -229,7 +229,7 @@ sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 
 	memset(p, 0, sizeof(*p));
 	p->root_dir = rf->root_dir;
-	if (!code_dir || code_dir[0] != '/')
+	if (code_dir && code_dir[0] != '/')
 		return err_setmsg(err, EINVAL, "code_dir must be an absolute path");
 	if (runtime_dir && runtime_dir[0] != '/')
 		return err_setmsg(err, EINVAL, "runtime_dir must be an absolute path");
@@ -260,8 +260,11 @@ sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 	if (rf->etc_certs)
 		add_bind(p, SANDBOX__STEP_BIND_ETC_FILE, "/etc/ssl/certs", "etc/ssl/certs",
 			 MS_NOSUID | MS_NODEV | MS_NOEXEC);
-	add_bind(p, SANDBOX__STEP_BIND_CODE, own(p, xstrdup(code_dir)), "var/task",
-		 MS_NOSUID | MS_NODEV);
+	/* No code: a pre-started runtime (stem.c), whose code is mounted on the
+	 * empty var/task when it is given a function. */
+	if (code_dir)
+		add_bind(p, SANDBOX__STEP_BIND_CODE, own(p, xstrdup(code_dir)), "var/task",
+			 MS_NOSUID | MS_NODEV);
 	if (runtime_dir)
 		add_bind(p, SANDBOX__STEP_BIND_RUNTIME, own(p, xstrdup(runtime_dir)),
 			 "var/runtime", MS_NOSUID | MS_NODEV);

@@ -32,6 +32,7 @@ struct sandbox_config {
 	const char *state_dir;	/* daemon-private dir the sandbox may use (root skeleton, /etc) */
 	const char *init_path;	/* host path of the hearth-init binary */
 	bool allow_weaker_limits;	/* run even if a limit cannot be enforced (logged) */
+	unsigned prestart;	/* pre-started runtimes kept per interpreter (stem.c); 0: none */
 };
 
 /* The limits an instance gets, as bits: what a host supports, what is enforced. */

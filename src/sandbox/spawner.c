@@ -86,6 +86,7 @@ struct instance {
 	/* Still on the init boost's CPU limits until this (sandbox.h:
 	 * SANDBOX_INIT_BOOST_MS); 0 once the steady limits are written. */
 	uint64_t boost_until_ms;
+	bool stem;		/* a pre-started runtime no spawn took yet (stem.c) */
 	struct sandbox__cgroup_inst cg;
 };
 
@@ -110,6 +111,8 @@ struct spawner {
 	struct sandbox__seed seeds[SEED_POOL];	/* pid 0: an empty slot */
 	uint64_t seed_seq;	/* names the seeds' cgroups "s<seq>" */
 	bool seeds_off;		/* v2, or a seed failed: the direct path only */
+	struct sandbox__stems stems;	/* pre-started runtimes (stem.c) */
+	int home_mnt_fd, home_cwd_fd;	/* where stem mounts come back to */
 };
 
 const char *
@@ -665,8 +668,8 @@ find_instance(struct spawner *sp, uint64_t id)
  * freezes and thaws it (else -1), for the caller to send.
  */
 static int
-spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_out,
-      struct err *err)
+spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t len, int fds[4],
+      pid_t *pid_out, struct err *err)
 {
 	_cleanup_close_ int relay_parent = -1, relay_child = -1, cg_fd = -1, pidfd = -1;
 	_cleanup_close_ int freeze_fd = -1;
@@ -752,8 +755,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid_o
 		sfds[1] = err_w;
 		sfds[2] = sp->userns[slot];
 		sfds[3] = netns_fd;
-		r = sandbox__seed_spawn(seed, sp->rbuf, sp->rlen, sfds, netns_fd >= 0 ? 4 : 3,
-					&pid, err);
+		r = sandbox__seed_spawn(seed, req, len, sfds, netns_fd >= 0 ? 4 : 3, &pid, err);
 		/* Done with it either way; on success it exits by itself. */
 		sandbox__seed_end(seed, r < 0);
 		if (r < 0)
@@ -889,6 +891,206 @@ fail_cgroup:
 	return r;
 }
 
+/*
+ * A stem's start is work done ahead of need: it must not slow the cold starts
+ * it is meant to speed up. So it runs at the least CPU weight there is, with
+ * a full core's quota: on an idle host it starts as fast as any instance, on
+ * a busy one it waits for spare time. Its quota stays until a spawn takes it
+ * (no init boost to end: its limits are rewritten then).
+ */
+static void
+stem_idle_cpu(struct spawner *sp, struct instance *inst)
+{
+	struct sandbox_cpu steady, idle;
+	struct err err = ERR_INIT;
+
+	sandbox_cpu_for_memory(SANDBOX__STEM_MEM_BYTES, &steady);
+	sandbox_cpu_boost(&steady, &idle);
+	idle.shares = 2;
+	idle.weight = 1;
+	inst->boost_until_ms = 0;
+	if (sp->cg.ops->set_cpu(&sp->cg, &inst->cg, &idle, &err) < 0)
+		log_warn("spawner: pre-started runtime: %s", err.msg);
+}
+
+/* Starts one stem of class c. Returns whether it started. */
+static bool
+stem_start(struct spawner *sp, struct sandbox__stem_class *c, struct sandbox__stem *slot)
+{
+	struct sandbox__msg *m = xmalloc(sizeof(*m));
+	struct err err = ERR_INIT;
+	struct buf req = BUF_INIT;
+	struct instance *inst;
+	pid_t pid;
+	int r;
+
+	sandbox__msg_init(m, SANDBOX__MSG_SPAWN, SANDBOX__STEM_ID_BASE + ++sp->stems.seq);
+	m->runtime_dir = c->runtime_dir;
+	memcpy(m->argv, c->argv, (c->argc + 1) * sizeof(*c->argv));
+	m->argc = c->argc;
+	memcpy(m->envp, c->envp, (c->envc + 1) * sizeof(*c->envp));
+	m->envc = c->envc;
+	m->mem_bytes = SANDBOX__STEM_MEM_BYTES;
+	m->tmp_bytes = SANDBOX__STEM_TMP_BYTES;
+	m->pids_max = 1024;
+	m->network = SANDBOX_NET_NONE;
+	/* A seed decodes the request itself. */
+	r = sandbox__msg_encode(m, &req);
+	if (r < 0)
+		err_set(&err, -r, "cannot encode the request");
+	else
+		r = spawn(sp, m, req.ptr, req.len, slot->fds, &pid, &err);
+	if (r < 0) {
+		log_warn("spawner: cannot pre-start runtime %s: %s", c->runtime_dir, err.msg);
+		c->failures++;
+	} else {
+		inst = find_instance(sp, m->id);
+		inst->stem = true;
+		slot->id = m->id;
+		slot->pid = pid;
+		stem_idle_cpu(sp, inst);
+	}
+	buf_release(&req);
+	free(m);
+	return r == 0;
+}
+
+/* Starts a missing stem, one per call, while the spawner is idle; returns
+ * whether more are missing. */
+static bool
+stem_refill(struct spawner *sp)
+{
+	bool started = false, missing = false;
+	size_t i, j;
+
+	for (i = 0; i < sp->stems.ncls; i++) {
+		struct sandbox__stem_class *c = &sp->stems.cls[i];
+
+		if (c->failures >= SANDBOX__STEM_MAX_FAILURES)
+			continue;
+		for (j = 0; j < sp->stems.want && j < SANDBOX__STEMS_MAX; j++) {
+			if (c->stems[j].id)
+				continue;
+			if (started)
+				return true;
+			stem_start(sp, c, &c->stems[j]);
+			started = true;
+			missing = missing || !c->stems[j].id;
+		}
+		if (c->failures == SANDBOX__STEM_MAX_FAILURES)
+			log_warn("spawner: runtime %s fails to pre-start; its cold starts start it "
+				 "afresh from now on", c->runtime_dir);
+	}
+	return missing;
+}
+
+static bool
+stems_short(const struct spawner *sp)
+{
+	size_t i, j;
+
+	for (i = 0; i < sp->stems.ncls; i++) {
+		if (sp->stems.cls[i].failures >= SANDBOX__STEM_MAX_FAILURES)
+			continue;
+		for (j = 0; j < sp->stems.want && j < SANDBOX__STEMS_MAX; j++)
+			if (!sp->stems.cls[i].stems[j].id)
+				return true;
+	}
+	return false;
+}
+
+/* Turns stem s (instance inst) into the instance m asks for. */
+static int
+stem_adopt(struct spawner *sp, struct sandbox__stem *s, struct instance *inst,
+	   const struct sandbox__msg *m, struct err *err)
+{
+	int r;
+
+	r = sp->cg.ops->set_limits(&sp->cg, &inst->cg, m->mem_bytes, m->pids_max, err);
+	if (r == 0)
+		r = sandbox__stem_mount(s->fds[1], m->code_dir, m->tmp_bytes, sp->home_mnt_fd,
+					sp->home_cwd_fd, err);
+	if (r == 0)
+		r = sandbox__stem_assign(s->fds[0], m->envp, err);
+	if (r < 0)
+		return r;
+	inst->id = m->id;
+	inst->stem = false;
+	inst->mem_bytes = m->mem_bytes;
+	inst->boost_until_ms = clock_mono_ms() + SANDBOX_INIT_BOOST_MS;
+	return 0;
+}
+
+/*
+ * Serves spawn m with a stem when one fits: 1 with fds and *pid filled, 0
+ * when the ordinary path must run (no class, no stem ready, or the one taken
+ * failed; it is then killed). The first request of a kind founds its class,
+ * whose stems the idle loop starts.
+ */
+static int
+stem_take(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid)
+{
+	struct sandbox__stem_class *c;
+	struct buf key = BUF_INIT;
+	struct err err = ERR_INIT;
+	struct instance *inst;
+	size_t j;
+
+	if (!sp->stems.want || sandbox__stem_key(m, &key) < 0) {
+		buf_release(&key);
+		return 0;
+	}
+	c = sandbox__stems_find(&sp->stems, &key);
+	if (!c)
+		sandbox__stems_add(&sp->stems, m, &key);
+	buf_release(&key);
+	if (!c)
+		return 0;
+	for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
+		struct sandbox__stem *s = &c->stems[j];
+
+		if (!s->id)
+			continue;
+		inst = find_instance(sp, s->id);
+		if (inst && !inst->dead && stem_adopt(sp, s, inst, m, &err) == 0) {
+			memcpy(fds, s->fds, sizeof(s->fds));
+			*pid = s->pid;
+			memset(s, 0, sizeof(*s));
+			c->failures = 0;
+			return 1;
+		}
+		if (inst && !inst->dead) {
+			log_warn("spawner: a pre-started runtime cannot become instance %" PRIu64
+				 ": %s; starting one afresh", m->id, err.msg);
+			kill(inst->pid, SIGKILL);
+			c->failures++;
+		}
+		sandbox__stem_forget(s);
+	}
+	return 0;
+}
+
+/* A stem died before any spawn took it: nobody to tell but its class. */
+static void
+stem_dead(struct spawner *sp, const struct instance *inst)
+{
+	size_t i, j;
+
+	for (i = 0; i < sp->stems.ncls; i++) {
+		for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
+			struct sandbox__stem *s = &sp->stems.cls[i].stems[j];
+
+			if (s->id != inst->id)
+				continue;
+			if (!sp->stopping)
+				log_warn("spawner: pre-started runtime %s ended before use (status "
+					 "0x%x)", sp->stems.cls[i].runtime_dir, inst->wait_status);
+			sp->stems.cls[i].failures++;
+			sandbox__stem_forget(s);
+		}
+	}
+}
+
 static void
 handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 {
@@ -898,7 +1100,15 @@ handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 	pid_t pid = 0;
 	size_t i, nfds;
 
-	r = spawn(sp, m, fds, &pid, &err);
+	/* Only stems (stem.c) start without code. */
+	if (!m->code_dir) {
+		err_setmsg(&err, EINVAL, "a spawn request needs a code directory");
+		send_spawn_failed(sp, m->id, &err);
+		return;
+	}
+	r = stem_take(sp, m, fds, &pid);
+	if (r == 0)
+		r = spawn(sp, m, sp->rbuf, sp->rlen, fds, &pid, &err);
 	if (r < 0) {
 		send_spawn_failed(sp, m->id, &err);
 		return;
@@ -1029,6 +1239,11 @@ finish_dead(struct spawner *sp)
 		if (r < 0)
 			log_warn("spawner: instance %" PRIu64 ": cannot remove its cgroup: %s",
 				 inst->id, strerror(-r));
+		if (inst->stem) {
+			stem_dead(sp, inst);
+			unlink_instance(sp, inst);
+			continue;
+		}
 		sandbox__msg_init(&m, SANDBOX__MSG_EXITED, inst->id);
 		m.pid = inst->pid;
 		m.wait_status = inst->wait_status;
@@ -1213,13 +1428,22 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	sp->seeds_off = !sp->cg.ops->claim || getenv("HEARTH_NO_SEEDS");
 	while (seed_refill(sp))
 		;
+	/* Stems come back here after mounting into one (stem.c). */
+	sp->stems.want = cfg->prestart < SANDBOX__STEMS_MAX ? cfg->prestart : SANDBOX__STEMS_MAX;
+	sp->home_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (sp->home_mnt_fd < 0)
+		return err_set(err, errno, "cannot open the spawner's mount namespace");
+	sp->home_cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sp->home_cwd_fd < 0)
+		return err_set(err, errno, "cannot open the spawner's working directory");
 	return 0;
 }
 
 int
 sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 {
-	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .host_netns_fd = -1 };
+	struct spawner sp = { .ctl_fd = ctl_fd, .sig_fd = -1, .host_netns_fd = -1,
+			      .home_mnt_fd = -1, .home_cwd_fd = -1 };
 	struct err err = ERR_INIT;
 	struct sandbox__msg m;
 	struct pollfd pfd[2];
@@ -1269,13 +1493,19 @@ sandbox__spawner_main(const struct sandbox_config *cfg, int ctl_fd)
 		else if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR)))
 			run = false;
 		else if (r == 0 && short_netns)
-			short_netns = netns_refill(&sp) | userns_refill(&sp) | seed_refill(&sp);
+			short_netns = (netns_refill(&sp) | userns_refill(&sp) | seed_refill(&sp)) ||
+				      stem_refill(&sp);
 		if (r > 0 && (sp.n_netns < NETNS_POOL || userns_spare(&sp) < USERNS_SPARE ||
-			      seeds_short(&sp)))
+			      seeds_short(&sp) || stems_short(&sp)))
 			short_netns = true;
 	}
 out:
 	shutdown_all(&sp);
+	sandbox__stems_release(&sp.stems);
+	if (sp.home_mnt_fd >= 0)
+		close(sp.home_mnt_fd);
+	if (sp.home_cwd_fd >= 0)
+		close(sp.home_cwd_fd);
 	sandbox__cgroup_release(&sp.cg);
 	sandbox__rootfs_release(&sp.rf);
 	sandbox__seccomp_release(&sp.seccomp);

@@ -335,6 +335,39 @@ def test_runtime_env_and_fds(start):
     assert lines[-1] == "0", lines
 
 
+def test_a_prestarted_runtime_waits_for_its_function(start):
+    # HEARTH_STEM: init starts the runtime at once with the assignment socket
+    # on fd 3 (HEARTH_STEM_FD); the runtime reads the function's environment
+    # there when RELAY_ASSIGN comes, EOF ending it.
+    script = ('echo "fd=$HEARTH_STEM_FD"; tr "\\0" "\\n" <&3; echo "eof"; exec 3<&-; '
+              'ls -l /proc/self/fd/ | grep -c socket || true')
+    inst = start(["/bin/sh", "-c", script], env={"HEARTH_STEM": "1"})
+    assert inst.relay.expect(R.LOG).text("body") == "fd=3"
+    time.sleep(0.2)
+    inst.relay.send(R.ASSIGN, body=b"A=1\0_HANDLER=app.handler\0")
+    inst.relay.expect(R.EXIT)
+    lines = [m.text("body") for m in inst.relay.skipped]
+    assert lines[:4] == ["A=1", "_HANDLER=app.handler", "eof", "0"], lines
+
+
+def test_an_assignment_is_for_a_prestarted_runtime_only(start):
+    inst = start("echo")
+    inst.relay.expect(R.NEXT)
+    inst.relay.send(R.ASSIGN, body=b"A=1\0")
+    # A protocol error: init ends the instance.
+    inst.wait_exit()
+    assert b"not waiting for one" in inst.stderr_path.read_bytes()
+
+
+def test_a_second_assignment_is_refused(start):
+    inst = start(["/bin/sh", "-c", "cat <&3 >/dev/null; exec 3<&-; sleep 30"],
+                 env={"HEARTH_STEM": "1"})
+    inst.relay.send(R.ASSIGN, body=b"A=1\0")
+    inst.relay.send(R.ASSIGN, body=b"A=2\0")
+    inst.wait_exit()
+    assert b"not waiting for one" in inst.stderr_path.read_bytes()
+
+
 def test_long_lines_are_split_and_the_last_one_flushed(start):
     inst = start(["/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' a; echo; "
                   "printf 'no newline' >&2"])
