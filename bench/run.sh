@@ -127,20 +127,19 @@ row "floor: python3 -S -c pass, no sandbox" "$("$BENCH" floor /usr/bin/python3 "
 # and functools, ~7 ms of CPU here that no sandbox can save. This is hello's
 # real floor; the row above is the interpreter alone.
 row "floor: python3 -S -c 'import json', no sandbox" "$("$BENCH" floor /usr/bin/python3 "$RT_COLD_N" -S -c 'import json')"
-row "cold start, python3 hello (no pre-start)" \
-	"$("$BENCH" cold "${NS_ADDR%:*}" "${NS_ADDR##*:}" "$NS_TOKEN" pycold "$RT_COLD_N")"
-# The first cold start of a runtime shows the spawner how to start it.
-"$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pyfound 1 >/dev/null
-row "cold start, python3 hello, pre-started" \
-	"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pypre "$RT_COLD_N" "$PRE_GAP_MS")"
-row "  the same, back to back" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" pyburst "$RT_COLD_N")"
+rt_rows() { # RUNTIME PREFIX: its cold starts without, then with pre-started runtimes
+	row "cold start, $1 hello (no pre-start)" \
+		"$("$BENCH" cold "${NS_ADDR%:*}" "${NS_ADDR##*:}" "$NS_TOKEN" "$2cold" "$RT_COLD_N")"
+	# The first cold start of a runtime shows the spawner how to start it.
+	"$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" "$2found" 1 >/dev/null
+	row "cold start, $1 hello, pre-started" \
+		"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" "$2pre" "$RT_COLD_N" "$PRE_GAP_MS")"
+	row "  the same, back to back" \
+		"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" "$2burst" "$RT_COLD_N")"
+}
+rt_rows python3 py
 row "floor: node -e 0, no sandbox" "$("$BENCH" floor /usr/bin/node "$RT_COLD_N" -e 0)"
-row "cold start, nodejs hello (no pre-start)" \
-	"$("$BENCH" cold "${NS_ADDR%:*}" "${NS_ADDR##*:}" "$NS_TOKEN" nodecold "$RT_COLD_N")"
-"$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodefound 1 >/dev/null
-row "cold start, nodejs hello, pre-started" \
-	"$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodepre "$RT_COLD_N" "$PRE_GAP_MS")"
-row "  the same, back to back" "$("$BENCH" cold "$HOST" "$PORT" "$HEARTH_TOKEN" nodeburst "$RT_COLD_N")"
+rt_rows nodejs node
 # Sandbox set-up alone, with its floor from the same run: a bare userns +
 # read-only pivot_root + exec, no cgroups, seccomp or masks.
 row "floor: userns+mount+pid ns, ro pivot_root, exec" "$("$SBX_BENCH" floor "$SBX_N")"
