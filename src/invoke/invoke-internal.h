@@ -61,6 +61,9 @@ struct invoke_service {
 	uv_timer_t async_timer;
 	size_t async_running;
 	bool async_scheduled;	/* async_timer was initialised */
+	/* Prunes finished events (own allocation, freed by its close callback);
+	 * NULL when cfg.event_retention_ms is 0. */
+	uv_timer_t *prune_timer;
 };
 
 /* registry.c */
