@@ -38,6 +38,7 @@ struct invoke_config {
 	uint32_t async_max_attempts;	/* Lambda: 3 (the call and two retries) */
 	uint64_t event_retention_ms;	/* finished events older than this are pruned (those
 					 * that reached no destination never are); 0: never */
+	uint64_t log_max_bytes;		/* a function log rotates past this; 0: never */
 	bool keepalive_adaptive;	/* default keep-alive policy: hybrid histogram */
 	struct pool_config pool;	/* memory budget, wait queue */
 };
