@@ -29,6 +29,10 @@ struct fn_entry {
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line; -1 closed */
 	struct fn_entry *log_prev, *log_next;	/* svc->log_lru while log_fd is open */
 	struct buf log_pending;	/* whole lines not yet written: see fnlog.c */
+	/* Rotation (fnlog.c): where the current file starts in the function's log
+	 * as a whole (read from disk on first use), and its size while it is open. */
+	uint64_t log_base, log_size;
+	bool log_base_known;
 	bool log_dirty;		/* on svc->log_dirty */
 	struct fn_entry *dirty_next;	/* svc->log_dirty */
 	struct map versions;	/* "3" -> struct fn_version */
