@@ -68,6 +68,11 @@ struct invoke_service {
 	/* Prunes finished events (own allocation, freed by its close callback);
 	 * NULL when cfg.event_retention_ms is 0. */
 	uv_timer_t *prune_timer;
+	/* codegc.c: a sweep soon (own allocation, freed by its close callback);
+	 * unpacks in flight, during which no sweep runs (one is owed instead). */
+	uv_timer_t *code_gc_timer;
+	unsigned code_unpacking;
+	bool code_gc_pending;
 };
 
 /* registry.c */
@@ -107,6 +112,11 @@ void invoke__log_line_tail(struct invoke_service *svc, const char *name, struct 
 			   const char *fmt, ...) FORMAT(4, 5);
 void invoke__log_raw_tail(struct invoke_service *svc, const char *name, const char *request_id,
 			  struct buf *tail, struct str line);
+
+/* codegc.c */
+void invoke__code_gc_start(struct invoke_service *svc);
+void invoke__code_gc_stop(struct invoke_service *svc);
+void invoke__code_released(struct invoke_service *svc, const char *code_dir);
 
 /* async.c */
 int invoke__async_start(struct invoke_service *svc, struct err *err);

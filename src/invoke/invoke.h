@@ -133,6 +133,19 @@ int invoke_async(struct invoke_service *svc, const char *name, const void *paylo
 int invoke_async_retry(struct invoke_service *svc, const char *function, const char *request_id,
 		       struct err *err);
 
+/*
+ * Unused code (codegc.c). invoke_code_gc() removes every unpacked tree under
+ * cfg.code_root that no function or version in the store references and no
+ * instance runs; it returns how many it removed (their files are deleted on the
+ * worker pool). While an unpack is in flight it removes nothing and owes a sweep
+ * for when the last one ends. invoke_code_gc_soon() asks for a sweep shortly
+ * (after a delete). The API brackets every unpack with
+ * invoke_code_unpacking(svc, true) / (svc, false); the second asks for a sweep.
+ */
+int invoke_code_gc(struct invoke_service *svc, struct err *err);
+void invoke_code_gc_soon(struct invoke_service *svc);
+void invoke_code_unpacking(struct invoke_service *svc, bool started);
+
 /* Per-function counters since the daemon started (or the function was created). */
 struct invoke_stats {
 	uint64_t invocations, cold_starts, warm_starts, errors, timeouts, throttles;
