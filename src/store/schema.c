@@ -157,7 +157,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE events ADD COLUMN dest_request_id TEXT;"
 	"ALTER TABLE events ADD COLUMN orphan_on_failure TEXT;"
 	"UPDATE events SET finished_ms = created_ms WHERE state IN (2, 3);"
-	"CREATE INDEX events_finished ON events (finished_ms) WHERE finished_ms IS NOT NULL;"
+	/* Exactly the prunable rows, so a pass never walks past the failures that
+	 * are kept (store_event_prune() repeats this WHERE term for the planner). */
+	"CREATE INDEX events_prunable ON events (finished_ms) "
+	"  WHERE state = 2 OR dest_request_id IS NOT NULL;"
 	"CREATE TRIGGER functions_orphan_events BEFORE DELETE ON functions BEGIN"
 	"  UPDATE events SET orphan_on_failure ="
 	"    (SELECT on_failure FROM async_config WHERE function = OLD.name)"

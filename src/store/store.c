@@ -70,9 +70,11 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			    "ORDER BY id DESC LIMIT ?2",
 	[STMT_EV_LIST_ALL] = "SELECT " EV_COLS " FROM events ORDER BY id DESC LIMIT ?1",
 	/* In batches, oldest first, so one pass never holds the write lock long. */
+	/* Only a finished event has a dest_request_id (a redrive clears it). The
+	 * term matches the partial index events_prunable word for word. */
 	[STMT_EV_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events "
-			  "WHERE finished_ms < ?1 AND (state = 2 OR (state = 3 AND "
-			  "dest_request_id IS NOT NULL)) ORDER BY finished_ms LIMIT ?2)",
+			  "WHERE (state = 2 OR dest_request_id IS NOT NULL) AND finished_ms < ?1 "
+			  "ORDER BY finished_ms LIMIT ?2)",
 	[STMT_ACFG_PUT] = "INSERT OR REPLACE INTO async_config (" ACFG_COLS ") "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[STMT_ACFG_GET] = "SELECT " ACFG_COLS " FROM async_config WHERE function = ?1",
