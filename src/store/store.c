@@ -66,8 +66,15 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_EV_RETRY] = "UPDATE events SET state = 0, attempts = ?2, next_ms = ?3, "
 			  "last_error = ?4 WHERE id = ?1",
 	[STMT_EV_RECOVER] = "UPDATE events SET state = 0 WHERE state = 1",
-	[STMT_EV_LIST_FN] = "SELECT " EV_COLS " FROM events WHERE function = ?1 "
-			    "ORDER BY id DESC LIMIT ?2",
+	/* A function's events include those sent to "name:qualifier" (names hold
+	 * no ':', so the range holds exactly those). Two index walks, each in id
+	 * order and cut at the limit, merged: the bare name's (the common case)
+	 * costs what it did before qualified events were listed too. */
+	[STMT_EV_LIST_FN] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+			    "WHERE function = ?1 ORDER BY id DESC LIMIT ?2) UNION ALL "
+			    "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+			    "WHERE function >= ?1 || ':' AND function < ?1 || ';' "
+			    "ORDER BY id DESC LIMIT ?2) ORDER BY id DESC LIMIT ?2",
 	[STMT_EV_LIST_ALL] = "SELECT " EV_COLS " FROM events ORDER BY id DESC LIMIT ?1",
 	/* In batches, oldest first, so one pass never holds the write lock long. */
 	/* Only a finished event has a dest_request_id (a redrive clears it). The
@@ -92,8 +99,11 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_SCHED_ENABLE] = "UPDATE schedules SET enabled = ?2, updated_ms = ?3 WHERE name = ?1",
 	[STMT_SCHED_FIRED] = "UPDATE schedules SET last_fired_ms = ?2, last_error = ?3 "
 			     "WHERE name = ?1",
-	[STMT_EV_LIST_FN_STATE] = "SELECT " EV_COLS " FROM events WHERE function = ?1 "
-				  "AND state = ?3 ORDER BY id DESC LIMIT ?2",
+	[STMT_EV_LIST_FN_STATE] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+				  "WHERE function = ?1 AND state = ?3 ORDER BY id DESC LIMIT ?2) "
+				  "UNION ALL SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+				  "WHERE function >= ?1 || ':' AND function < ?1 || ';' "
+				  "AND state = ?3 ORDER BY id DESC LIMIT ?2) ORDER BY id DESC LIMIT ?2",
 };
 
 _Static_assert(EVENT_PENDING == 0 && EVENT_RUNNING == 1 && EVENT_SUCCEEDED == 2 &&

@@ -129,8 +129,8 @@ int store_event_retry(struct store *st, int64_t id, uint32_t attempts, uint64_t 
  */
 int store_event_recover(struct store *st, struct err *err);
 /*
- * Lists events of a function (function == NULL: of all functions), newest first, up to
- * max, for `hearth events`. Stops early when cb returns non-zero and returns that value.
+ * Lists events of a function, also those sent to it with a qualifier ("name:live")
+ * (function == NULL: of all functions), newest first, up to max, for `hearth events`. Stops early when cb returns non-zero and returns that value.
  * Like store_fn_list(), cb may call other store functions; `ev` lives only during cb.
  */
 int store_event_list(struct store *st, const char *function,

@@ -143,3 +143,14 @@ def test_deleted_function_event_reaches_on_failure(make_daemon):
     assert status == 404 and "deploy it again" in json.loads(body)["error"]["message"]
     d.cli("events", "lonely", "--delete", kept, check=True)
     assert events(d, "lonely") == []
+
+
+def test_qualified_events_are_listed_under_their_function(daemon):
+    d = daemon
+    d.deploy_fixture("echo")
+    status, _, body = d.request("POST", "/v1/functions/echo/versions", {})
+    assert status in (200, 201), body
+    rid = submit(d, "echo:1", {"v": 1})
+    ev = wait_state(d, "echo", rid, "succeeded")
+    assert ev["function"] == "echo:1"
+    assert rid in d.cli("events", "echo", check=True).stdout.decode()

@@ -225,6 +225,24 @@ list_and_prune(void **state)
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
 	assert_int_equal(l.n, 4);
+	/* Qualified events belong to their function; a longer name does not. */
+	add(f->st, "a4", "a:live", "4", 104);
+	add(f->st, "ax", "ab", "5", 105);
+	add(f->st, "a5", "a", "6", 106);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "a", collect, &l, 3, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.rids[0], "a5");
+	assert_string_equal(l.rids[1], "a4");
+	assert_string_equal(l.rids[2], "a3");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list_state(f->st, "a", EVENT_PENDING, collect, &l, 10, &err),
+			 0);
+	assert_int_equal(l.n, 4);	/* a5, a4, a3, a2 */
+	assert_string_equal(l.rids[1], "a4");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "ab", collect, &l, 10, &err), 0);
+	assert_int_equal(l.n, 1);
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, "nobody", collect, &l, 100, &err), 0);
 	assert_int_equal(l.n, 0);
@@ -234,7 +252,7 @@ list_and_prune(void **state)
 	assert_int_equal(store_event_prune(f->st, 100000, 100, &err), 0);
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(l.n, 7);
 }
 
 /* Claims the one due event of rid and returns its id. */
