@@ -330,6 +330,7 @@ redrive_and_delete(void **state)
 	add(f->st, "wait", "fn", "5", 99999);
 	assert_int_equal(store_event_claim(f->st, 100, ev, 4, &err), 4);
 	assert_int_equal(store_event_retry(f->st, ev[0].id, 3, 50, "x", &err), 0);
+	store_event_release(&ev[0]);
 	assert_int_equal(store_event_claim(f->st, 100, &ev[0], 1, &err), 1);
 	assert_int_equal(ev[0].attempts, 3);
 	assert_int_equal(store_event_finish(f->st, ev[0].id, EVENT_FAILED, "e1", 200, &err), 0);
