@@ -143,6 +143,18 @@ $(BUILD)/bench/trace-replay: bench/trace-replay.c $(call modlib,pool) $(call mod
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(call modlib,pool) $(call modlib,lib) -lm
 
+$(BUILD)/bench/event-prune: bench/event-prune.c $(call modlib,store) $(call modlib,lib)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call LINK_GROUP,$(call modlib,store) $(call modlib,lib)) $(DAEMON_LIBS)
+
+$(BUILD)/bench/log-write: bench/log-write.c src/invoke/fnlog.c $(call modlib,lib)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call modlib,lib) $(DAEMON_LIBS)
+
 # Fuzzing (clang's libFuzzer): one driver per parser of untrusted bytes.
 # `make fuzz` runs each for FUZZ_SECONDS on its corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15

@@ -27,6 +27,10 @@ void api__fn_delete(struct api_call *c);
 void api__invoke(struct api_call *c);
 void api__logs(struct api_call *c);
 void api__events(struct api_call *c);
+void api__events_retry_all(struct api_call *c);
+void api__events_retry(struct api_call *c);
+void api__event_delete(struct api_call *c);
+void api__events_delete(struct api_call *c);
 void api__instances(struct api_call *c);
 void api__stats(struct api_call *c);
 

@@ -53,6 +53,10 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/v1/routes", api__route_put, 0 },
 	{ HTTP_GET, "/v1/routes/{id}", api__route_get, 0 },
 	{ HTTP_DELETE, "/v1/routes/{id}", api__route_delete, 0 },
+	{ HTTP_POST, "/v1/functions/{name}/events/retry", api__events_retry_all, 0 },
+	{ HTTP_POST, "/v1/functions/{name}/events/{id}/retry", api__events_retry, 0 },
+	{ HTTP_DELETE, "/v1/functions/{name}/events", api__events_delete, 0 },
+	{ HTTP_DELETE, "/v1/functions/{name}/events/{id}", api__event_delete, 0 },
 };
 
 static int

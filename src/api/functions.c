@@ -356,6 +356,8 @@ unpack_done(uv_work_t *w, int status)
 		job->r = store_fn_put(api->store, &job->fn, &created, &job->err);
 	if (job->r == 0)
 		invoke_fn_set(api->invoke, &job->fn);
+	/* After the commit: the code the function had before may be unused now. */
+	invoke_code_unpacking(api->invoke, false);
 	if (job->done)
 		job->done(job->req, job->r, &job->err, &job->fn, created, job->data);
 	else if (job->r < 0)
@@ -391,9 +393,11 @@ api__fn_submit(struct api *api, struct http_request *req, const char *name, stru
 	/* Unpacking a 50 MB archive takes a while: never on the loop. */
 	job->work.data = job;
 	api->unpacking++;
+	invoke_code_unpacking(api->invoke, true);
 	r = uv_queue_work(api->loop, &job->work, unpack_work, unpack_done);
 	if (r < 0) {
 		api->unpacking--;
+		invoke_code_unpacking(api->invoke, false);
 		job_free(job);
 		return err_setmsg(err, EIO, "cannot queue the unpack");
 	}
@@ -468,24 +472,13 @@ api__fn_list(struct api_call *c)
 int
 api__fn_remove(struct api *api, const char *name, struct err *err)
 {
-	const struct fn_config *fn = invoke_fn_get(api->invoke, name);
-	char *sha = fn ? xstrdup(fn->code_sha256) : NULL;
-	struct err gc = ERR_INIT;
-
-	if (store_fn_delete(api->store, name, err) < 0) {
-		free(sha);
+	if (store_fn_delete(api->store, name, err) < 0)
 		return -err->code;
-	}
 	invoke_fn_remove(api->invoke, name);
-	/* Code no function or version references any more is garbage. Instances
-	 * still running it hold their bind mounts, so removing the tree is safe.
-	 * An unpack in flight may be about to reuse this very tree: leave it then
-	 * (it is collected at the next delete of its last user). Versions of the
-	 * function went with it; their code (when it differs from $LATEST's) is
-	 * left for a later collection. */
-	if (sha && api->unpacking == 0 && store_code_in_use(api->store, sha, &gc) == 0)
-		code_remove(api->code_root, sha, &gc);
-	free(sha);
+	/* The code of $LATEST and of every version that went with the function is
+	 * garbage once nothing else refers to it and its instances are gone; the
+	 * sweep checks both (and waits for unpacks in flight). */
+	invoke_code_gc_soon(api->invoke);
 	return 0;
 }
 

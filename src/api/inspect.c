@@ -69,11 +69,17 @@ event_state(const struct store_event *ev)
 static int
 event_one(const struct store_event *ev, void *data)
 {
-	json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s?}", "requestId",
-					      ev->request_id, "state", event_state(ev), "attempts",
-					      (int)ev->attempts, "createdMs",
-					      (json_int_t)ev->created_ms, "nextMs",
-					      (json_int_t)ev->next_ms, "lastError", ev->last_error));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s?}", "requestId", ev->request_id,
+			      "function", ev->function, "state", event_state(ev), "attempts",
+			      (int)ev->attempts, "createdMs", (json_int_t)ev->created_ms, "nextMs",
+			      (json_int_t)ev->next_ms, "lastError", ev->last_error);
+
+	/* Only finished events have these; a pending one shows neither. */
+	if (ev->finished_ms)
+		json_object_set_new(j, "finishedMs", json_integer((json_int_t)ev->finished_ms));
+	if (ev->dest_request_id)
+		json_object_set_new(j, "destinationRequestId", json_string(ev->dest_request_id));
+	json_array_append_new(data, j);
 	return 0;
 }
 
@@ -180,4 +186,120 @@ api__instances(struct api_call *c)
 		(json_int_t)fz.freezes, "thaws", (json_int_t)fz.thaws, "thawMeanUs",
 		fz.thaws ? (double)fz.thaw_ns_total / (double)fz.thaws / 1e3 : 0.0, "thawMaxUs",
 		(double)fz.thaw_ns_max / 1e3));
+}
+
+/* The {id} parameter: a request id as hearth makes them (a UUID) or as a caller
+ * chose one; printable, no '/', at most 64 bytes. Replies 400 and returns NULL
+ * when bad. */
+static char *
+event_id(struct api_call *c)
+{
+	struct str raw = http_param(&c->params, "id");
+	char *id = NULL;
+	size_t i, n;
+
+	if (http_pct_decode(raw, &id) < 0)
+		goto bad;
+	n = strlen(id);
+	if (n == 0 || n > 64)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (id[i] <= ' ' || id[i] > '~')
+			goto bad;
+	return id;
+bad:
+	free(id);
+	api__error(c->req, EINVAL, "invalid event id: use the request id 'hearth events' shows");
+	return NULL;
+}
+
+/*
+ * POST /v1/functions/{name}/events/retry: every failed event of the function
+ * that reached no destination; POST /v1/functions/{name}/events/{id}/retry: that
+ * one. Either answers {"retried": N}.
+ */
+static void
+retry(struct api_call *c, bool one)
+{
+	char *name = api__name(c), *id = NULL;
+	struct err err = ERR_INIT;
+	int n;
+
+	if (!name)
+		return;
+	if (one) {
+		id = event_id(c);
+		if (!id)
+			goto out;
+	}
+	n = invoke_async_retry(c->api->invoke, name, id, &err);
+	if (n < 0)
+		api__error(c->req, err.code, err.msg);
+	else
+		api__reply_json(c->req, 200, json_pack("{s:i}", "retried", n));
+out:
+	free(id);
+	free(name);
+}
+
+void
+api__events_retry_all(struct api_call *c)
+{
+	retry(c, false);
+}
+
+void
+api__events_retry(struct api_call *c)
+{
+	retry(c, true);
+}
+
+/* DELETE /v1/functions/{name}/events/{id}: one finished event. Works after the
+ * function is gone, so its leftovers can be cleared. {"deleted": 1} */
+void
+api__event_delete(struct api_call *c)
+{
+	char *name = api__name(c), *id = NULL;
+	struct err err = ERR_INIT;
+	int n;
+
+	if (!name)
+		return;
+	id = event_id(c);
+	if (id) {
+		n = store_event_delete(c->api->store, name, id, &err);
+		if (n < 0)
+			api__error(c->req, err.code, err.msg);
+		else
+			api__reply_json(c->req, 200, json_pack("{s:i}", "deleted", n));
+	}
+	free(id);
+	free(name);
+}
+
+/* DELETE /v1/functions/{name}/events?state=failed: every failed event. The state
+ * is required, so a bare DELETE cannot be taken for "delete everything". */
+void
+api__events_delete(struct api_call *c)
+{
+	char *name = api__name(c), *state = NULL;
+	struct err err = ERR_INIT;
+	int n;
+
+	if (!name)
+		return;
+	state = http_query_get(c->req, "state");
+	if (!state || strcmp(state, "failed") != 0) {
+		api__error(c->req, EINVAL, "only failed events can be deleted together: add "
+			   "?state=failed (or delete one event by its request id)");
+		goto out;
+	}
+	n = store_event_delete(c->api->store, name, NULL, &err);
+	if (n < 0)
+		api__error(c->req, err.code, err.msg);
+	else
+		api__reply_json(c->req, 200, json_pack("{s:i}", "deleted", n));
+out:
+	free(state);
+	free(name);
 }

@@ -13,7 +13,17 @@
 #include "cli/cmd.h"
 #include "daemon/daemon.h"
 #include "lib/err.h"
+#include "lib/units.h"
 #include "lib/banned.h"
+
+/* Lambda keeps an unprocessed event at most 6 h; a day of finished ones lets a
+ * user look back over last night's schedules and retries. */
+#define SERVE_EVENT_RETENTION_MS (24ull * 3600 * 1000)
+/* Two files of 16 MB: weeks of START/END/REPORT lines for a busy function, and
+ * small enough that a thousand functions cannot fill a disk. */
+#define SERVE_LOG_MAX_BYTES (16ull << 20)
+#define SERVE_LOG_MIN_BYTES (64ull << 10)
+#define SERVE_LOG_MAX_MAX_BYTES (1ull << 30)
 
 static const char serve_usage[] =
 	"usage: hearth serve [--data DIR] [--listen HOST:PORT] [--keepalive S] [--init PATH]\n"
@@ -39,6 +49,12 @@ static const char serve_usage[] =
 	"   --prestart N        pre-started runtimes kept per interpreter (python3, node), so\n"
 	"                       their cold starts skip interpreter start-up; 0: off (default 1,\n"
 	"                       at most 4; see docs/sandbox.md)\n"
+	"   --event-retention DURATION\n"
+	"                       how long finished async events stay listed by 'hearth events'\n"
+	"                       (e.g. 30m, 6h, 7d; default 24h). Failed events that reached\n"
+	"                       no destination are kept until retried or deleted\n"
+	"   --log-max-size SIZE each function's log rotates past SIZE, keeping the current\n"
+	"                       file and one older (e.g. 512K, 16M; default 16M)\n"
 	"   --allow-weaker-limits\n"
 	"                       run functions even if this host cannot enforce every limit\n"
 	"                       (memory is always required; see 'hearth doctor')\n"
@@ -97,6 +113,8 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		{ "help", no_argument, NULL, 'h' },
 		{ "freeze-after", required_argument, NULL, 'F' },
 		{ "prestart", required_argument, NULL, 'P' },
+		{ "event-retention", required_argument, NULL, 'R' },
+		{ "log-max-size", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts o = {
@@ -108,6 +126,8 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 		.queue_wait_ms = 1000,
 		.freeze_after_ms = 100,
 		.prestart = 1,
+		.event_retention_ms = SERVE_EVENT_RETENTION_MS,
+		.log_max_bytes = SERVE_LOG_MAX_BYTES,
 	};
 	char *init_default = NULL;
 	uint64_t v;
@@ -177,6 +197,22 @@ cli__cmd_serve(int argc, char **argv, const struct cli_global *global)
 				return cli__usage_error(argv[0], "--gateway wants HOST:PORT or none, "
 							"not '%s'", optarg);
 			o.gateway = optarg;
+			break;
+		case 'R':
+			if (units_parse_duration_ms(optarg, &v) < 0 || v < 1000 ||
+			    v > 365ull * 86400000)
+				return cli__usage_error(argv[0], "--event-retention wants a duration "
+							"from 1s to 365d (e.g. 30m, 6h, 7d), not "
+							"'%s'", optarg);
+			o.event_retention_ms = v;
+			break;
+		case 'L':
+			if (units_parse_size(optarg, &v) < 0 || v < SERVE_LOG_MIN_BYTES ||
+			    v > SERVE_LOG_MAX_MAX_BYTES)
+				return cli__usage_error(argv[0], "--log-max-size wants a size from "
+							"64K to 1G (e.g. 512K, 16M), not '%s'",
+							optarg);
+			o.log_max_bytes = v;
 			break;
 		case 'W':
 			o.allow_weaker_limits = true;

@@ -373,6 +373,8 @@ setup(struct daemon *d, const struct daemon_opts *o, struct err *err)
 	icfg.retry_base_ms = getenv("HEARTH_ASYNC_RETRY_MS") ?
 				     strtoull(getenv("HEARTH_ASYNC_RETRY_MS"), NULL, 10) : 60000;
 	icfg.async_max_attempts = 3;
+	icfg.event_retention_ms = o->event_retention_ms;
+	icfg.log_max_bytes = o->log_max_bytes;
 	icfg.keepalive_adaptive = o->keepalive_adaptive;
 	icfg.pool.budget_mb = o->memory_budget_mb ? o->memory_budget_mb : default_budget_mb();
 	icfg.pool.queue_wait_ms = o->queue_wait_ms;

@@ -21,6 +21,8 @@ struct daemon_opts {
 	bool allow_weaker_limits;	/* --allow-weaker-limits: run without limits the host lacks */
 	const char *gateway;		/* --gateway HOST:PORT (default 127.0.0.1:8080), "none": off */
 	unsigned prestart;		/* --prestart N: pre-started runtimes per interpreter */
+	uint64_t event_retention_ms;	/* --event-retention: finished events kept this long */
+	uint64_t log_max_bytes;		/* --log-max-size: a function log file rotates past it */
 };
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status (0 after a clean stop). */

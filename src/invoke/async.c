@@ -46,6 +46,7 @@ struct async_run {
 	char request_id[37];
 	char *function;
 	struct buf payload;	/* for the destination record's requestPayload */
+	char *orphan;		/* see config_get(); NULL while the function exists */
 };
 
 /* What ended an event, for its destination record. */
@@ -62,6 +63,30 @@ static const char *const conditions[] = {
 };
 
 static void async_tick(uv_timer_t *t);
+
+/*
+ * The settings an event of `function` ("name" or "name:qualifier") runs under:
+ * its function's, whatever the qualifier (Lambda keeps one event invoke config
+ * per function here). When the function is gone, its settings went with it:
+ * then the on-failure destination it had when it was deleted (orphan, kept on
+ * the event by the store) still receives the event's failure, so an event of a
+ * deleted function never ends silently.
+ */
+static void
+config_get(struct invoke_service *svc, const char *function, const char *orphan,
+	   struct async_config *cfg)
+{
+	const char *colon = strchr(function, ':');
+	char *bare = colon ? xstrndup(function, (size_t)(colon - function)) : NULL;
+	const char *name = bare ? bare : function;
+	struct err err = ERR_INIT;
+
+	if (store_async_config_get(svc->store, name, cfg, &err) < 0 && err.code != ENOENT)
+		log_warn("async: %s (using the defaults)", err.msg);
+	if (orphan && !cfg->on_failure && !invoke__fn(svc, name))
+		cfg->on_failure = xstrdup(orphan);
+	free(bare);
+}
 
 static void
 schedule(struct invoke_service *svc, uint64_t delay_ms)
@@ -113,8 +138,9 @@ destination_record(struct async_run *run, enum outcome out, uint32_t invokes,
 	json_t *rec, *rc;
 
 	clock_iso8601(clock_wall_ms(), ts);
-	arn = xasprintf("arn:aws:lambda:%s:000000000000:function:%s:$LATEST", svc->cfg.region,
-			run->function);
+	/* A qualified event ("name:live") names its qualifier; a bare one ran $LATEST. */
+	arn = xasprintf("arn:aws:lambda:%s:000000000000:function:%s%s", svc->cfg.region,
+			run->function, strchr(run->function, ':') ? "" : ":$LATEST");
 	rec = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}, s:o}", "version", "1.0",
 			"timestamp", ts, "requestContext", "requestId", run->request_id,
 			"functionArn", arn, "condition", conditions[out],
@@ -159,12 +185,14 @@ conclude(struct async_run *run, const struct async_config *cfg, enum outcome out
 				 why ? why : "", why ? "; " : "",
 				 out == OUT_SUCCESS ? "on-success" : "on-failure", dest);
 		log_warn("async event %s: %s", run->request_id, note);
-		record(store_event_finish(svc->store, run->id, state, note, &err), &err);
+		record(store_event_finish(svc->store, run->id, state, note, clock_wall_ms(), &err),
+		       &err);
 		free(note);
 		return;
 	}
 	if (!dest) {
-		record(store_event_finish(svc->store, run->id, state, why, &err), &err);
+		record(store_event_finish(svc->store, run->id, state, why, clock_wall_ms(), &err),
+		       &err);
 		return;
 	}
 	id_uuid(rid);
@@ -194,9 +222,43 @@ throttled(struct async_run *run, const struct async_config *cfg, const char *why
 	record(store_event_retry(svc->store, run->id, run->attempts, now + delay, why, &err), &err);
 }
 
+/* Lambda's error JSON, {"errorMessage": ..., "errorType": ...}; malloc'd. */
+static char *
+error_json(const char *type, const char *message)
+{
+	json_t *j = json_pack("{s:s, s:s}", "errorMessage", message, "errorType", type);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return text ? text : xasprintf("{\"errorType\":\"%s\"}", type);
+}
+
+/*
+ * A function deleted while its event ran: the store noted its on-failure
+ * destination on the event (see config_get()) after we claimed it, so read
+ * it again.
+ */
+static void
+orphan_reload(struct async_run *run)
+{
+	const char *colon = strchr(run->function, ':');
+	char *bare = colon ? xstrndup(run->function, (size_t)(colon - run->function)) : NULL;
+	struct store_event ev;
+	struct err err = ERR_INIT;
+
+	if (!invoke__fn(run->svc, bare ? bare : run->function) && !run->orphan &&
+	    store_event_get(run->svc->store, run->request_id, &ev, &err) == 0) {
+		run->orphan = ev.orphan_on_failure;
+		ev.orphan_on_failure = NULL;
+		store_event_release(&ev);
+	}
+	free(bare);
+}
+
 static void
 run_free(struct async_run *run)
 {
+	free(run->orphan);
 	buf_release(&run->payload);
 	free(run->function);
 	free(run);
@@ -214,8 +276,8 @@ run_done(const struct invoke_result *res, void *data)
 	char *why = NULL;
 
 	svc->async_running--;
-	if (store_async_config_get(svc->store, run->function, &cfg, &err) < 0 && err.code != ENOENT)
-		log_warn("async: %s (using the defaults)", err.msg);
+	orphan_reload(run);
+	config_get(svc, run->function, run->orphan, &cfg);
 	allowed = MIN(cfg.max_retry + 1, svc->cfg.async_max_attempts);
 	if (res->function_error || res->status != 200)
 		why = xasprintf("%s: %.*s", res->function_error ? res->function_error : "Throttled",
@@ -250,7 +312,8 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 	struct async_config cfg;
 	struct err err = ERR_INIT;
 	uint64_t now = clock_wall_ms();
-	char *why;
+	struct invoke_result res;
+	char *why, *body;
 	int r;
 
 	run->svc = svc;
@@ -261,8 +324,8 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 	run->function = xstrdup(ev->function);
 	buf_init(&run->payload);
 	buf_add(&run->payload, ev->payload.ptr, ev->payload.len);
-	if (store_async_config_get(svc->store, ev->function, &cfg, &err) < 0 && err.code != ENOENT)
-		log_warn("async: %s (using the defaults)", err.msg);
+	run->orphan = ev->orphan_on_failure ? xstrdup(ev->orphan_on_failure) : NULL;
+	config_get(svc, ev->function, run->orphan, &cfg);
 	if (now > ev->created_ms + (uint64_t)cfg.max_age_s * 1000) {
 		why = xasprintf("the event is older than the function's maximum event age (%u s)%s%s",
 				cfg.max_age_s, ev->last_error ? "; last error: " : "",
@@ -279,7 +342,19 @@ start_one(struct invoke_service *svc, struct store_event *ev)
 		goto out;
 	}
 	svc->async_running--;
-	record(store_event_finish(svc->store, ev->id, EVENT_FAILED, err.msg, &err), &err);
+	/* It cannot run at all: its function (or the version or alias it names) is
+	 * gone. Trying again would not help; the event ends as a failure and, like
+	 * any other, goes to the on-failure destination or stays listed. */
+	res = (struct invoke_result){
+		.status = r == -ENOENT ? 404 : 500,
+		.function_error = "Unhandled",
+		.executed_version = "$LATEST",
+	};
+	body = error_json(r == -ENOENT ? "ResourceNotFoundException" : "ServiceException",
+			  err.msg);
+	res.body = (struct str){ body, strlen(body) };
+	conclude(run, &cfg, OUT_RETRIES_EXHAUSTED, ev->attempts, &res, err.msg);
+	free(body);
 out:
 	async_config_release(&cfg);
 	if (run)
@@ -340,13 +415,85 @@ invoke_async(struct invoke_service *svc, const char *name, const void *payload, 
 }
 
 int
+invoke_async_retry(struct invoke_service *svc, const char *function, const char *request_id,
+		   struct err *err)
+{
+	int n;
+
+	if (!invoke__fn(svc, function))
+		return err_setmsg(err, ENOENT, "function '%s' does not exist: deploy it again "
+				  "before retrying its events (or delete them)", function);
+	n = store_event_redrive(svc->store, function, request_id, clock_wall_ms(), err);
+	if (n > 0)
+		invoke__async_kick(svc);
+	return n;
+}
+
+/*
+ * Pruning finished events. A timer on the loop, not the dispatcher's path:
+ * each pass deletes one batch of PRUNE_BATCH (one short write transaction, so
+ * the loop is held for about 0.4 ms median, 2-3 ms p99 with a WAL checkpoint:
+ * bench/event-prune.c), and when a full batch shows more remain, the next pass
+ * comes PRUNE_SOON_MS later, letting the loop serve in between. That still
+ * clears about 9,000 events a second, far more than the daemon can run.
+ */
+#define PRUNE_BATCH 200
+#define PRUNE_SOON_MS 20
+#define PRUNE_INTERVAL_MIN_MS 1000
+#define PRUNE_INTERVAL_MAX_MS (5 * 60 * 1000)
+#define PRUNE_FIRST_MAX_MS 10000
+
+/* Often enough that nothing outlives its retention by more than a tenth of it
+ * (or five minutes), rarely enough to cost nothing. */
+static uint64_t
+prune_interval_ms(uint64_t retention_ms)
+{
+	return MIN(MAX(retention_ms / 10, PRUNE_INTERVAL_MIN_MS), PRUNE_INTERVAL_MAX_MS);
+}
+
+static void
+prune_tick(uv_timer_t *t)
+{
+	struct invoke_service *svc = t->data;
+	uint64_t now = clock_wall_ms(), retention = svc->cfg.event_retention_ms;
+	uint64_t before = now > retention ? now - retention : 0;
+	struct err err = ERR_INIT;
+	int n;
+
+	n = store_event_prune(svc->store, before, PRUNE_BATCH, &err);
+	if (n < 0) {
+		log_error("async: %s", err.msg);
+		return;	/* the next pass tries again */
+	}
+	if (n)
+		log_debug("async: pruned %d finished events", n);
+	if (n == PRUNE_BATCH)
+		uv_timer_start(t, prune_tick, PRUNE_SOON_MS, prune_interval_ms(retention));
+}
+
+static void
+prune_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+int
 invoke__async_start(struct invoke_service *svc, struct err *err)
 {
+	uint64_t every;
+
 	uv_timer_init(svc->loop, &svc->async_timer);
 	svc->async_timer.data = svc;
 	svc->async_scheduled = true;
 	if (store_event_recover(svc->store, err) < 0)
 		return err_wrap(err, "cannot recover interrupted events");
+	if (svc->cfg.event_retention_ms) {
+		every = prune_interval_ms(svc->cfg.event_retention_ms);
+		svc->prune_timer = xmalloc(sizeof(*svc->prune_timer));
+		uv_timer_init(svc->loop, svc->prune_timer);
+		svc->prune_timer->data = svc;
+		uv_timer_start(svc->prune_timer, prune_tick, MIN(every, PRUNE_FIRST_MAX_MS), every);
+	}
 	invoke__async_kick(svc);
 	return 0;
 }
@@ -356,6 +503,8 @@ invoke__async_stop(struct invoke_service *svc)
 {
 	if (svc->async_scheduled)
 		uv_timer_stop(&svc->async_timer);
+	if (svc->prune_timer)
+		uv_timer_stop(svc->prune_timer);
 }
 
 static void
@@ -367,6 +516,10 @@ svc_closed(uv_handle_t *h)
 void
 invoke__async_free(struct invoke_service *svc)
 {
+	if (svc->prune_timer) {
+		uv_close((uv_handle_t *)svc->prune_timer, prune_closed);
+		svc->prune_timer = NULL;
+	}
 	if (svc->async_scheduled)
 		uv_close((uv_handle_t *)&svc->async_timer, svc_closed);
 	else

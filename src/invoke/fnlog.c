@@ -16,12 +16,24 @@
  * written functions: a daemon with thousands of functions would otherwise
  * hold one fd each, forever, against its RLIMIT_NOFILE. Closing one loses
  * nothing: the next line reopens it with O_APPEND.
+ *
+ * Rotation: before a batch would take <name>.log past cfg.log_max_bytes, the
+ * file becomes <name>.log.1 (replacing the one before) and a new one starts,
+ * so a function's log holds at most about twice the limit. Cursors stay valid
+ * across it: a cursor is an offset into the function's log as a whole, every
+ * line ever written, and <name>.log.offset records where the current file
+ * starts in it (the previous file ends there). A cursor older than what is
+ * kept reads from the oldest kept line. The offset file is written before the
+ * rename; a crash between the two (two syscalls) can only shift a follower's
+ * cursor once, never lose or duplicate a line in the files.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,10 +82,92 @@ invoke__log_close(struct invoke_service *svc, struct fn_entry *fe)
 	svc->nlog_open--;
 }
 
+/* Where the current file of name's log starts in the whole log: 0 when the log
+ * never rotated (no offset file) or the file is unreadable. */
+static uint64_t
+read_base(struct invoke_service *svc, const char *name)
+{
+	char path[4096], text[32], *end;
+	uint64_t v;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.log.offset", svc->log_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	v = strtoull(text, &end, 10);
+	return end != text && (*end == '\n' || *end == '\0') ? v : 0;
+}
+
+static uint64_t
+fe_base(struct invoke_service *svc, struct fn_entry *fe)
+{
+	if (!fe->log_base_known) {
+		fe->log_base = read_base(svc, fe->cfg.name);
+		fe->log_base_known = true;
+	}
+	return fe->log_base;
+}
+
+/* Writes the offset file whole or not at all (a temporary file renamed over it). */
+static int
+write_base(struct invoke_service *svc, const char *name, uint64_t base)
+{
+	char tmp[4096], path[4096], text[32];
+	int fd, n, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s/%s.log.offset.tmp", svc->log_dir, name);
+	snprintf(path, sizeof(path), "%s/%s.log.offset", svc->log_dir, name);
+	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", base);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, text, (size_t)n) == n;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Current file -> <name>.log.1; the next line opens a new current file. On
+ * failure the log simply goes on growing in the current file (logged): losing
+ * lines would be worse than a big file.
+ */
+static void
+rotate(struct invoke_service *svc, struct fn_entry *fe)
+{
+	char path[4096], old[4096];
+	uint64_t base = fe_base(svc, fe) + fe->log_size;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, fe->cfg.name);
+	snprintf(old, sizeof(old), "%s/%s.log.1", svc->log_dir, fe->cfg.name);
+	r = write_base(svc, fe->cfg.name, base);
+	if (r == 0 && rename(path, old) < 0)
+		r = -errno;
+	if (r < 0) {
+		log_error("cannot rotate the log of '%s': %s", fe->cfg.name, strerror(-r));
+		return;
+	}
+	invoke__log_close(svc, fe);
+	fe->log_base = base;
+	fe->log_size = 0;
+}
+
 static int
 log_fd(struct invoke_service *svc, struct fn_entry *fe)
 {
 	char path[4096];
+	struct stat st;
 
 	if (fe->log_fd >= 0) {
 		if (svc->log_lru != fe) {
@@ -90,6 +184,7 @@ log_fd(struct invoke_service *svc, struct fn_entry *fe)
 		log_error("cannot open log '%s': %s", path, strerror(errno));
 		return -1;
 	}
+	fe->log_size = fstat(fe->log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	lru_push(svc, fe);
 	svc->nlog_open++;
 	return fe->log_fd;
@@ -99,6 +194,7 @@ void
 invoke__log_flush(struct invoke_service *svc, struct fn_entry *fe)
 {
 	struct fn_entry **pp;
+	ssize_t n;
 	int fd;
 
 	if (fe->log_dirty) {
@@ -113,8 +209,21 @@ invoke__log_flush(struct invoke_service *svc, struct fn_entry *fe)
 	if (!fe->log_pending.len)
 		return;
 	fd = log_fd(svc, fe);
-	if (fd >= 0 && write(fd, fe->log_pending.ptr, fe->log_pending.len) < 0)
-		log_error("cannot write the log of '%s': %s", fe->cfg.name, strerror(errno));
+	/* The batch goes whole into one file: a file may pass the limit by one
+	 * batch (PENDING_MAX) rather than split a line across two files. */
+	if (fd >= 0 && svc->cfg.log_max_bytes && fe->log_size &&
+	    fe->log_size + fe->log_pending.len > svc->cfg.log_max_bytes) {
+		rotate(svc, fe);
+		fd = log_fd(svc, fe);
+	}
+	if (fd >= 0) {
+		n = write(fd, fe->log_pending.ptr, fe->log_pending.len);
+		if (n < 0)
+			log_error("cannot write the log of '%s': %s", fe->cfg.name,
+				  strerror(errno));
+		else
+			fe->log_size += (uint64_t)n;
+	}
 	buf_reset(&fe->log_pending);
 }
 
@@ -268,36 +377,39 @@ invoke__log_raw(struct invoke_service *svc, const char *name, const char *reques
 	invoke__log_raw_tail(svc, name, request_id, NULL, line);
 }
 
-int
-invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
-		 size_t max_bytes, struct buf *out, struct err *err)
+/*
+ * Appends whole lines of one file from byte off, at most max_bytes, to out and
+ * sets *used to the bytes taken. A line longer than max_bytes is given anyway;
+ * a last line without its newline only when `last` says nothing follows it in
+ * another file (so a reader is never stuck before it). -ENOENT when the file is
+ * missing.
+ */
+static int
+read_file(const char *path, uint64_t off, size_t max_bytes, bool last, struct buf *out,
+	  uint64_t *used, struct err *err)
 {
-	char path[4096];
-	struct stat st;
 	size_t want, start = out->len, keep;
+	struct stat st;
 	ssize_t n;
-	struct fn_entry *fe = invoke__fn(svc, name);
 	int fd;
 
-	if (fe)
-		invoke__log_flush(svc, fe);
-	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, name);
+	*used = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
-		return err_set(err, errno, "cannot open log of '%s'", name);
+		return err_set(err, errno, "cannot open log '%s'", path);
 	}
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size <= *cursor) {
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size <= off) {
 		close(fd);
 		return 0;
 	}
-	want = MIN(max_bytes, (size_t)((uint64_t)st.st_size - *cursor));
+	want = MIN(max_bytes, (size_t)((uint64_t)st.st_size - off));
 	buf_grow(out, want);
-	n = pread(fd, out->ptr + out->len, want, (off_t)*cursor);
+	n = pread(fd, out->ptr + out->len, want, (off_t)off);
 	close(fd);
 	if (n < 0)
-		return err_set(err, errno, "cannot read log of '%s'", name);
+		return err_set(err, errno, "cannot read log '%s'", path);
 	buf_setlen(out, out->len + (size_t)n);
 	/* Hand out whole lines only; the rest is read next time. */
 	keep = out->len;
@@ -305,7 +417,54 @@ invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
 		keep--;
 	if (keep == start && (size_t)n == max_bytes)
 		keep = out->len;	/* one line longer than max_bytes: give it anyway */
+	if (last && off + (uint64_t)n == (uint64_t)st.st_size)
+		keep = out->len;	/* a torn last line of a finished file */
 	buf_setlen(out, keep);
-	*cursor += keep - start;
+	*used = keep - start;
+	return 0;
+}
+
+int
+invoke_logs_read(struct invoke_service *svc, const char *name, uint64_t *cursor,
+		 size_t max_bytes, struct buf *out, struct err *err)
+{
+	char cur[4096], prev[4096];
+	struct fn_entry *fe = invoke__fn(svc, name);
+	uint64_t base, prev_size = 0, prev_start, used = 0;
+	struct stat st;
+	int r, r2;
+
+	if (fe)
+		invoke__log_flush(svc, fe);
+	base = fe ? fe_base(svc, fe) : read_base(svc, name);
+	snprintf(cur, sizeof(cur), "%s/%s.log", svc->log_dir, name);
+	snprintf(prev, sizeof(prev), "%s/%s.log.1", svc->log_dir, name);
+	if (stat(prev, &st) == 0)
+		prev_size = (uint64_t)st.st_size;
+	/* An offset file lost or never written (a log rotated by hand): the previous
+	 * file then ends where the current one starts, at its size. */
+	if (base < prev_size)
+		base = prev_size;
+	prev_start = base - prev_size;
+	if (*cursor < prev_start)
+		*cursor = prev_start;	/* older lines were rotated away */
+	r2 = -ENOENT;
+	if (*cursor < base) {
+		r2 = read_file(prev, *cursor - prev_start, max_bytes, true, out, &used, err);
+		if (r2 < 0 && r2 != -ENOENT)
+			return r2;
+		*cursor += used;
+		/* One file per call: the current file's lines come next time (its
+		 * page then has the whole max_bytes for a long line). */
+		if (used)
+			return 0;
+		*cursor = base;	/* nothing left there */
+	}
+	r = read_file(cur, *cursor - base, max_bytes, false, out, &used, err);
+	if (r == -ENOENT)
+		return r2 == 0 ? 0 : -ENOENT;
+	if (r < 0)
+		return r;
+	*cursor += used;
 	return 0;
 }

@@ -29,6 +29,10 @@ struct fn_entry {
 	int log_fd;		/* <data>/logs/<name>.log, opened on first line; -1 closed */
 	struct fn_entry *log_prev, *log_next;	/* svc->log_lru while log_fd is open */
 	struct buf log_pending;	/* whole lines not yet written: see fnlog.c */
+	/* Rotation (fnlog.c): where the current file starts in the function's log
+	 * as a whole (read from disk on first use), and its size while it is open. */
+	uint64_t log_base, log_size;
+	bool log_base_known;
 	bool log_dirty;		/* on svc->log_dirty */
 	struct fn_entry *dirty_next;	/* svc->log_dirty */
 	struct map versions;	/* "3" -> struct fn_version */
@@ -61,6 +65,14 @@ struct invoke_service {
 	uv_timer_t async_timer;
 	size_t async_running;
 	bool async_scheduled;	/* async_timer was initialised */
+	/* Prunes finished events (own allocation, freed by its close callback);
+	 * NULL when cfg.event_retention_ms is 0. */
+	uv_timer_t *prune_timer;
+	/* codegc.c: a sweep soon (own allocation, freed by its close callback);
+	 * unpacks in flight, during which no sweep runs (one is owed instead). */
+	uv_timer_t *code_gc_timer;
+	unsigned code_unpacking;
+	bool code_gc_pending;
 };
 
 /* registry.c */
@@ -100,6 +112,11 @@ void invoke__log_line_tail(struct invoke_service *svc, const char *name, struct 
 			   const char *fmt, ...) FORMAT(4, 5);
 void invoke__log_raw_tail(struct invoke_service *svc, const char *name, const char *request_id,
 			  struct buf *tail, struct str line);
+
+/* codegc.c */
+void invoke__code_gc_start(struct invoke_service *svc);
+void invoke__code_gc_stop(struct invoke_service *svc);
+void invoke__code_released(struct invoke_service *svc, const char *code_dir);
 
 /* async.c */
 int invoke__async_start(struct invoke_service *svc, struct err *err);

@@ -352,10 +352,17 @@ hook_log(void *data, const char *fn_name, struct pool_call *c, int stream, struc
 			     line);
 }
 
+static void
+hook_code_released(void *data, const char *code_dir)
+{
+	invoke__code_released(data, code_dir);
+}
+
 const struct pool_hooks invoke__pool_hooks = {
 	.dispatched = hook_dispatched,
 	.done = hook_done,
 	.log = hook_log,
+	.code_released = hook_code_released,
 };
 
 int
@@ -459,6 +466,8 @@ invoke_drain(struct invoke_service *svc)
 {
 	svc->draining = true;
 	invoke__async_stop(svc);
+	if (svc->code_gc_timer)
+		uv_timer_stop(svc->code_gc_timer);
 }
 
 int
@@ -484,6 +493,7 @@ invoke_service_new(struct invoke_service **out, uv_loop_t *loop, struct store *s
 		invoke_service_free(svc);
 		return -err->code;
 	}
+	invoke__code_gc_start(svc);
 	*out = svc;
 	return 0;
 }
@@ -496,6 +506,7 @@ invoke_service_free(struct invoke_service *svc)
 	if (svc->ninflight)
 		BUG("invoke_service_free with calls in flight");
 	invoke__async_stop(svc);
+	invoke__code_gc_stop(svc);
 	invoke__registry_release(svc);
 	pool_free(svc->pool);
 	invoke__log_stop(svc);

@@ -36,6 +36,9 @@ struct invoke_config {
 	uint64_t keepalive_ms;		/* default keep-alive when a function sets none */
 	uint64_t retry_base_ms;		/* first async retry delay (doubles), Lambda: 60 s */
 	uint32_t async_max_attempts;	/* Lambda: 3 (the call and two retries) */
+	uint64_t event_retention_ms;	/* finished events older than this are pruned (those
+					 * that reached no destination never are); 0: never */
+	uint64_t log_max_bytes;		/* a function log rotates past this; 0: never */
 	bool keepalive_adaptive;	/* default keep-alive policy: hybrid histogram */
 	struct pool_config pool;	/* memory budget, wait queue */
 };
@@ -121,6 +124,27 @@ int64_t invoke_concurrency_get(struct invoke_service *svc, const char *function)
  * bytes). The event is durable when this returns 0. */
 int invoke_async(struct invoke_service *svc, const char *name, const void *payload, size_t len,
 		 char request_id[37], struct err *err);
+
+/* Redrive: runs FAILED events of function again, as new events (see
+ * store_event_redrive(): one by request id, or with request_id NULL every one
+ * that reached no destination). Returns how many; -ENOENT when the function no
+ * longer exists (a redriven event could only fail again), -ENOENT or -EEXIST
+ * for a request id that is unknown or not failed. */
+int invoke_async_retry(struct invoke_service *svc, const char *function, const char *request_id,
+		       struct err *err);
+
+/*
+ * Unused code (codegc.c). invoke_code_gc() removes every unpacked tree under
+ * cfg.code_root that no function or version in the store references and no
+ * instance runs; it returns how many it removed (their files are deleted on the
+ * worker pool). While an unpack is in flight it removes nothing and owes a sweep
+ * for when the last one ends. invoke_code_gc_soon() asks for a sweep shortly
+ * (after a delete). The API brackets every unpack with
+ * invoke_code_unpacking(svc, true) / (svc, false); the second asks for a sweep.
+ */
+int invoke_code_gc(struct invoke_service *svc, struct err *err);
+void invoke_code_gc_soon(struct invoke_service *svc);
+void invoke_code_unpacking(struct invoke_service *svc, bool started);
 
 /* Per-function counters since the daemon started (or the function was created). */
 struct invoke_stats {

@@ -135,6 +135,31 @@ fn_free(struct pool_fn *fn)
 	free(fn);
 }
 
+/* A retired function's last instance is gone (or it never had one). */
+static void
+retired_free(struct pool_fn *fn)
+{
+	struct pool *p = fn->pool;
+	char *code_dir = fn->code_dir;
+
+	fn->code_dir = NULL;
+	fn_free(fn);
+	if (p->hooks->code_released)
+		p->hooks->code_released(p->hooks_data, code_dir);
+	free(code_dir);
+}
+
+bool
+pool_code_in_use(const struct pool *p, const char *code_dir)
+{
+	const struct pool_fn *fn;
+
+	for (fn = p->fns; fn; fn = fn->next)
+		if (fn->ninst && fn->code_dir && strcmp(fn->code_dir, code_dir) == 0)
+			return true;
+	return false;
+}
+
 static void
 maybe_stopped(struct pool *p)
 {
@@ -162,7 +187,7 @@ inst_closed(uv_handle_t *h)
 	free(in);
 	p->ninst--;
 	if (--fn->ninst == 0 && fn->retired)
-		fn_free(fn);
+		retired_free(fn);
 	maybe_stopped(p);
 }
 
@@ -730,7 +755,7 @@ pool_fn_retire(struct pool_fn *fn)
 		if (in->fn == fn && in->state == INST_IDLE)
 			pool__inst_end(in, NULL);
 	if (fn->ninst == 0)
-		fn_free(fn);
+		retired_free(fn);
 }
 
 void

@@ -102,6 +102,10 @@ struct pool_hooks {
 	/* One line of the runtime's output; c is the call in flight or NULL. */
 	void (*log)(void *data, const char *fn_name, struct pool_call *c, int stream,
 		    struct str line);
+	/* A retired function (pool_fn_retire()) has no instance left: nothing of it
+	 * runs code_dir any more (other functions' instances may). May be NULL.
+	 * Called from the loop; the callee must not call back into the pool now. */
+	void (*code_released)(void *data, const char *code_dir);
 };
 
 struct pool_instance_info {
@@ -115,6 +119,11 @@ struct pool_instance_info {
 	uint64_t mem_bytes;	/* the instance's cgroup usage now (0 while starting) */
 	bool provisioned;
 };
+
+/* Whether an instance (starting, idle, busy, frozen or still ending) of any
+ * function runs the code at code_dir: its bind mount shares the tree, so the
+ * tree must stay until the instance is gone. */
+bool pool_code_in_use(const struct pool *p, const char *code_dir);
 
 /* Borrows sc and hooks for the pool's life; data goes to hooks->log. Watches sc->fd on loop.
  * cfg is copied. */

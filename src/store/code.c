@@ -636,35 +636,89 @@ code_unpack(const char *code_root, const void *data, size_t len, char sha_hex[65
 }
 
 int
-code_remove(const char *code_root, const char *sha_hex, struct err *err)
+code_detach(const char *code_root, const char *sha_hex, char **detached, struct err *err)
 {
 	_cleanup_free_ char *final = NULL;
-	_cleanup_free_ char *tmp = NULL;
+	char *tmp;
 	int r;
 
+	*detached = NULL;
 	if (!is_sha_hex(sha_hex))
 		return err_setmsg(err, EINVAL, "cannot remove code '%s': not a sha256", sha_hex);
 	final = code_path(code_root, sha_hex);
 	tmp = xasprintf("%s/" TMP_PREFIX "rm-%.16s-XXXXXX", code_root, sha_hex);
 	if (!mkdtemp(tmp)) {
-		if (errno == ENOENT)
+		r = errno;
+		free(tmp);
+		if (r == ENOENT)
 			return 0;	/* no code_root, so no tree */
-		return err_set(err, errno, "cannot create a temporary directory in '%s'",
-			       code_root);
+		return err_set(err, r, "cannot create a temporary directory in '%s'", code_root);
 	}
 	/* Renaming onto the empty temporary directory is atomic: the tree is either
 	 * whole under its name or gone from it. */
 	if (rename(final, tmp) < 0) {
 		r = errno;
 		rmdir(tmp);
+		free(tmp);
 		if (r == ENOENT)
 			return 0;
 		return err_set(err, r, "cannot remove code '%s'", final);
 	}
-	r = remove_tree(tmp);
-	if (r < 0)
-		return err_set(err, -r, "cannot remove code '%s'", tmp);
+	*detached = tmp;
 	return 0;
+}
+
+int
+code_remove_detached(const char *detached, struct err *err)
+{
+	int r = remove_tree(detached);
+
+	if (r < 0)
+		return err_set(err, -r, "cannot remove code '%s'", detached);
+	return 0;
+}
+
+int
+code_remove(const char *code_root, const char *sha_hex, struct err *err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	int r;
+
+	r = code_detach(code_root, sha_hex, &tmp, err);
+	if (r < 0 || !tmp)
+		return r;
+	return code_remove_detached(tmp, err);
+}
+
+int
+code_list(const char *code_root, int (*cb)(const char *sha_hex, void *data), void *data,
+	  struct err *err)
+{
+	struct buf names = BUF_INIT;
+	struct dirent *de;
+	size_t off;
+	DIR *d;
+	int r = 0;
+
+	d = opendir(code_root);
+	if (!d)
+		return errno == ENOENT ? 0 : err_set(err, errno, "cannot read '%s'", code_root);
+	/* Names first, callbacks after: cb may remove the tree it is given. */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (is_sha_hex(de->d_name))
+			buf_add(&names, de->d_name, 65);
+	}
+	if (errno)
+		r = err_set(err, errno, "cannot read '%s'", code_root);
+	closedir(d);
+	for (off = 0; r == 0 && off < names.len; off += 65)
+		r = cb(names.ptr + off, data);
+	buf_release(&names);
+	return r;
 }
 
 int

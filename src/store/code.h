@@ -60,6 +60,21 @@ char *code_path(const char *code_root, const char *sha_hex);
  * Removing a tree that is not there succeeds. -EINVAL when sha_hex is not 64 hex
  * characters. */
 int code_remove(const char *code_root, const char *sha_hex, struct err *err);
+/*
+ * The two halves of code_remove(), for callers that decide on one thread and
+ * delete on another: code_detach() renames the tree away at once (atomic, so an
+ * unpack decided afterwards unpacks it again rather than finding it half gone)
+ * and sets *detached to where it went (malloc'd; NULL when there was no tree);
+ * code_remove_detached() deletes that, which may take a while for a big tree.
+ * A detached tree a crash left behind is removed by code_clean_tmp().
+ */
+int code_detach(const char *code_root, const char *sha_hex, char **detached, struct err *err);
+int code_remove_detached(const char *detached, struct err *err);
+/* Calls cb with the sha256 of every unpacked tree under code_root (none when code_root
+ * does not exist), after reading the whole directory, so cb may remove trees. Stops at
+ * and returns cb's first non-zero value. */
+int code_list(const char *code_root, int (*cb)(const char *sha_hex, void *data), void *data,
+	      struct err *err);
 /* Removes what interrupted unpacks and removals left behind (<code_root>/.tmp-*).
  * Call at start-up only, before any unpack can be running. */
 int code_clean_tmp(const char *code_root, struct err *err);

@@ -23,12 +23,14 @@ store_event_release(struct store_event *ev)
 	free(ev->request_id);
 	free(ev->function);
 	free(ev->last_error);
+	free(ev->dest_request_id);
+	free(ev->orphan_on_failure);
 	buf_release(&ev->payload);
 	memset(ev, 0, sizeof(*ev));
 	buf_init(&ev->payload);
 }
 
-/* Reads a row in EV_COLS order (store.c) into *ev, which the caller releases. */
+/* Reads a row in STORE__EV_COLS order into *ev, which the caller releases. */
 static void
 read_event(sqlite3_stmt *s, struct store_event *ev)
 {
@@ -51,6 +53,9 @@ read_event(sqlite3_stmt *s, struct store_event *ev)
 	ev->created_ms = (uint64_t)sqlite3_column_int64(s, 6);
 	ev->next_ms = (uint64_t)sqlite3_column_int64(s, 7);
 	ev->last_error = store__column_text(s, 8);
+	ev->finished_ms = (uint64_t)sqlite3_column_int64(s, 9);	/* NULL reads 0 */
+	ev->dest_request_id = store__column_text(s, 10);
+	ev->orphan_on_failure = store__column_text(s, 11);
 }
 
 int
@@ -160,8 +165,9 @@ store_event_next_due(struct store *st, uint64_t *next_ms, struct err *err)
 	return 0;
 }
 
-int
-store_event_finish(struct store *st, int64_t id, int state, const char *last_error, struct err *err)
+static int
+finish(struct store *st, int64_t id, int state, const char *last_error, uint64_t now_ms,
+       const char *dest_request_id, struct err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
@@ -175,12 +181,21 @@ store_event_finish(struct store *st, int64_t id, int state, const char *last_err
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int(s, 2, state);
 	store__bind_text(s, 3, last_error);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now_ms);
+	store__bind_text(s, 5, dest_request_id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		return store__fail(st, rc, err, "cannot finish event %lld", (long long)id);
 	if (sqlite3_changes(st->db) == 0)
 		return err_setmsg(err, ENOENT, "event %lld not found", (long long)id);
 	return 0;
+}
+
+int
+store_event_finish(struct store *st, int64_t id, int state, const char *last_error,
+		   uint64_t now_ms, struct err *err)
+{
+	return finish(st, id, state, last_error, now_ms, NULL, err);
 }
 
 int
@@ -300,11 +315,11 @@ store_event_finish_to(struct store *st, int64_t id, int state, const char *last_
 	int r;
 
 	if (!dest_function)
-		return store_event_finish(st, id, state, last_error, err);
+		return finish(st, id, state, last_error, now_ms, NULL, err);
 	r = store__begin(st, err);
 	if (r < 0)
 		return err_wrap(err, "cannot finish event %lld", (long long)id);
-	r = store_event_finish(st, id, state, last_error, err);
+	r = finish(st, id, state, last_error, now_ms, dest_request_id, err);
 	if (r >= 0)
 		r = store_event_add(st, dest_request_id, dest_function, payload, len, now_ms, err);
 	if (r >= 0)
@@ -317,17 +332,152 @@ store_event_finish_to(struct store *st, int64_t id, int state, const char *last_
 }
 
 int
-store_event_prune(struct store *st, uint64_t before_ms, struct err *err)
+store_event_prune(struct store *st, uint64_t before_ms, int max, struct err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
+	if (max <= 0)
+		return 0;
 	r = store__stmt(st, STMT_EV_PRUNE, &s, err);
 	if (r < 0)
 		return err_wrap(err, "cannot prune finished events");
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)before_ms);
+	sqlite3_bind_int(s, 2, max);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		return store__fail(st, rc, err, "cannot prune finished events");
+	return sqlite3_changes(st->db);
+}
+
+/*
+ * The statements below run when a user asks (get, redrive, delete), not on the
+ * dispatcher's path, so they are prepared per call rather than cached.
+ */
+static void
+finalizep(sqlite3_stmt **s)
+{
+	sqlite3_finalize(*s);
+}
+
+#define _cleanup_finalize_ __attribute__((cleanup(finalizep)))
+
+static int
+prepare(struct store *st, const char *sql, sqlite3_stmt **out, struct err *err)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
+
+	if (rc != SQLITE_OK)
+		return store__fail(st, rc, err, "cannot prepare '%.60s'", sql);
+	return 0;
+}
+
+/* An event belongs to `function` under its bare name or any qualifier. Function
+ * names are [A-Za-z0-9_-] (the API checks), so ?1 holds no GLOB characters. */
+#define OF_FUNCTION "(function = ?1 OR function GLOB ?1 || ':*')"
+
+int
+store_event_get(struct store *st, const char *request_id, struct store_event *out,
+		struct err *err)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (prepare(st, "SELECT " STORE__EV_COLS " FROM events WHERE request_id = ?1", &s, err) < 0)
+		return err_wrap(err, "cannot read event '%s'", request_id);
+	store__bind_text(s, 1, request_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return err_setmsg(err, ENOENT, "event '%s' not found", request_id);
+	if (rc != SQLITE_ROW)
+		return store__fail(st, rc, err, "cannot read event '%s'", request_id);
+	read_event(s, out);
+	return 0;
+}
+
+/* For one named event: -ENOENT when `function` has no such event, -EEXIST when
+ * its state is not among `allowed` (a bit per state). */
+static int
+check_one(struct store *st, const char *function, const char *request_id, unsigned allowed,
+	  const char *verb, struct err *err)
+{
+	static const char *const names[] = { "pending", "running", "succeeded", "failed" };
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int rc, state;
+
+	if (prepare(st, "SELECT state FROM events WHERE request_id = ?2 AND " OF_FUNCTION, &s,
+		    err) < 0)
+		return err_wrap(err, "cannot %s event '%s'", verb, request_id);
+	store__bind_text(s, 1, function);
+	store__bind_text(s, 2, request_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return err_setmsg(err, ENOENT, "function '%s' has no event '%s'", function,
+				  request_id);
+	if (rc != SQLITE_ROW)
+		return store__fail(st, rc, err, "cannot %s event '%s'", verb, request_id);
+	state = sqlite3_column_int(s, 0) & 3;
+	if (!(allowed & (1u << state)))
+		return err_setmsg(err, EEXIST, "cannot %s event '%s': it is %s", verb, request_id,
+				  names[state]);
+	return 0;
+}
+
+int
+store_event_redrive(struct store *st, const char *function, const char *request_id,
+		    uint64_t now_ms, struct err *err)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (!function)
+		return err_setmsg(err, EINVAL, "cannot retry events: no function");
+	if (request_id) {
+		r = check_one(st, function, request_id, 1u << EVENT_FAILED, "retry", err);
+		if (r < 0)
+			return r;
+	}
+	r = prepare(st,
+		    "UPDATE events SET state = 0, attempts = 0, created_ms = ?3, next_ms = ?3, "
+		    "finished_ms = NULL, dest_request_id = NULL, orphan_on_failure = NULL "
+		    "WHERE state = 3 AND " OF_FUNCTION " AND "
+		    "((?2 IS NULL AND dest_request_id IS NULL) OR request_id = ?2)", &s, err);
+	if (r < 0)
+		return err_wrap(err, "cannot retry events of '%s'", function);
+	store__bind_text(s, 1, function);
+	store__bind_text(s, 2, request_id);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now_ms);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return store__fail(st, rc, err, "cannot retry events of '%s'", function);
+	return sqlite3_changes(st->db);
+}
+
+int
+store_event_delete(struct store *st, const char *function, const char *request_id,
+		   struct err *err)
+{
+	_cleanup_finalize_ sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	if (!function)
+		return err_setmsg(err, EINVAL, "cannot delete events: no function");
+	if (request_id) {
+		r = check_one(st, function, request_id,
+			      1u << EVENT_SUCCEEDED | 1u << EVENT_FAILED, "delete", err);
+		if (r < 0)
+			return r;
+	}
+	r = prepare(st,
+		    "DELETE FROM events WHERE " OF_FUNCTION " AND "
+		    "((?2 IS NULL AND state = 3) OR (request_id = ?2 AND state IN (2, 3)))", &s,
+		    err);
+	if (r < 0)
+		return err_wrap(err, "cannot delete events of '%s'", function);
+	store__bind_text(s, 1, function);
+	store__bind_text(s, 2, request_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return store__fail(st, rc, err, "cannot delete events of '%s'", function);
 	return sqlite3_changes(st->db);
 }

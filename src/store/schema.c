@@ -141,6 +141,31 @@ static const char *const migrations[] = {
 	"  created_ms INTEGER NOT NULL,"
 	"  updated_ms INTEGER NOT NULL"
 	");",
+	/* 7: pruning finished events. finished_ms is when an event ended (the
+	 * retention counts from there, not from its creation, or a six-hour retry
+	 * cycle would end already past it); dest_request_id names the destination
+	 * record it was handed to, so a failed event that reached a destination may
+	 * go while one that reached nowhere stays until a user retries or deletes it.
+	 * Rows finished before this step count as finished at their creation, and
+	 * their destinations are unknown, so their failures are kept.
+	 * orphan_on_failure: when a function is deleted, its unfinished events
+	 * remember its on-failure destination (async_config goes with the function),
+	 * so an event that can no longer run still reaches it. BEFORE DELETE: the
+	 * settings are dropped by an AFTER DELETE trigger. A qualified event
+	 * ("name:alias") belongs to its function too; names hold no GLOB characters. */
+	"ALTER TABLE events ADD COLUMN finished_ms INTEGER;"
+	"ALTER TABLE events ADD COLUMN dest_request_id TEXT;"
+	"ALTER TABLE events ADD COLUMN orphan_on_failure TEXT;"
+	"UPDATE events SET finished_ms = created_ms WHERE state IN (2, 3);"
+	/* Exactly the prunable rows, so a pass never walks past the failures that
+	 * are kept (store_event_prune() repeats this WHERE term for the planner). */
+	"CREATE INDEX events_prunable ON events (finished_ms) "
+	"  WHERE state = 2 OR dest_request_id IS NOT NULL;"
+	"CREATE TRIGGER functions_orphan_events BEFORE DELETE ON functions BEGIN"
+	"  UPDATE events SET orphan_on_failure ="
+	"    (SELECT on_failure FROM async_config WHERE function = OLD.name)"
+	"  WHERE state IN (0, 1) AND (function = OLD.name OR function GLOB OLD.name || ':*');"
+	" END;",
 };
 
 static int

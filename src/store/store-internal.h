@@ -11,6 +11,11 @@
 #include "lib/compiler.h"
 #include "store/store.h"
 
+/* The columns event.c's read_event() reads, in its order. */
+#define STORE__EV_COLS                                                                             \
+	"id, request_id, function, payload, state, attempts, created_ms, next_ms, last_error, "    \
+	"finished_ms, dest_request_id, orphan_on_failure"
+
 /* Every statement the store runs more than once; the SQL is in store.c's table. */
 enum store__stmt_id {
 	STMT_BEGIN,

@@ -31,8 +31,7 @@
 #define SCHED_COLS                                                                                 \
 	"name, expression, function, payload, enabled, created_ms, updated_ms, last_fired_ms, "    \
 	"last_error"
-#define EV_COLS                                                                                    \
-	"id, request_id, function, payload, state, attempts, created_ms, next_ms, last_error"
+#define EV_COLS STORE__EV_COLS
 
 /* Column order of FN_COLS and EV_COLS is what fn.c and event.c read back. */
 static const char *const stmt_sql[STMT__COUNT] = {
@@ -62,14 +61,27 @@ static const char *const stmt_sql[STMT__COUNT] = {
 			"ORDER BY next_ms, id LIMIT ?2",
 	[STMT_EV_MARK_RUNNING] = "UPDATE events SET state = 1 WHERE id = ?1",
 	[STMT_EV_NEXT_DUE] = "SELECT MIN(next_ms) FROM events WHERE state = 0",
-	[STMT_EV_FINISH] = "UPDATE events SET state = ?2, last_error = ?3 WHERE id = ?1",
+	[STMT_EV_FINISH] = "UPDATE events SET state = ?2, last_error = ?3, finished_ms = ?4, "
+			   "dest_request_id = ?5 WHERE id = ?1",
 	[STMT_EV_RETRY] = "UPDATE events SET state = 0, attempts = ?2, next_ms = ?3, "
 			  "last_error = ?4 WHERE id = ?1",
 	[STMT_EV_RECOVER] = "UPDATE events SET state = 0 WHERE state = 1",
-	[STMT_EV_LIST_FN] = "SELECT " EV_COLS " FROM events WHERE function = ?1 "
-			    "ORDER BY id DESC LIMIT ?2",
+	/* A function's events include those sent to "name:qualifier" (names hold
+	 * no ':', so the range holds exactly those). Two index walks, each in id
+	 * order and cut at the limit, merged: the bare name's (the common case)
+	 * costs what it did before qualified events were listed too. */
+	[STMT_EV_LIST_FN] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+			    "WHERE function = ?1 ORDER BY id DESC LIMIT ?2) UNION ALL "
+			    "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+			    "WHERE function >= ?1 || ':' AND function < ?1 || ';' "
+			    "ORDER BY id DESC LIMIT ?2) ORDER BY id DESC LIMIT ?2",
 	[STMT_EV_LIST_ALL] = "SELECT " EV_COLS " FROM events ORDER BY id DESC LIMIT ?1",
-	[STMT_EV_PRUNE] = "DELETE FROM events WHERE state IN (2, 3) AND created_ms < ?1",
+	/* In batches, oldest first, so one pass never holds the write lock long. */
+	/* Only a finished event has a dest_request_id (a redrive clears it). The
+	 * term matches the partial index events_prunable word for word. */
+	[STMT_EV_PRUNE] = "DELETE FROM events WHERE id IN (SELECT id FROM events "
+			  "WHERE (state = 2 OR dest_request_id IS NOT NULL) AND finished_ms < ?1 "
+			  "ORDER BY finished_ms LIMIT ?2)",
 	[STMT_ACFG_PUT] = "INSERT OR REPLACE INTO async_config (" ACFG_COLS ") "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[STMT_ACFG_GET] = "SELECT " ACFG_COLS " FROM async_config WHERE function = ?1",
@@ -87,8 +99,11 @@ static const char *const stmt_sql[STMT__COUNT] = {
 	[STMT_SCHED_ENABLE] = "UPDATE schedules SET enabled = ?2, updated_ms = ?3 WHERE name = ?1",
 	[STMT_SCHED_FIRED] = "UPDATE schedules SET last_fired_ms = ?2, last_error = ?3 "
 			     "WHERE name = ?1",
-	[STMT_EV_LIST_FN_STATE] = "SELECT " EV_COLS " FROM events WHERE function = ?1 "
-				  "AND state = ?3 ORDER BY id DESC LIMIT ?2",
+	[STMT_EV_LIST_FN_STATE] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+				  "WHERE function = ?1 AND state = ?3 ORDER BY id DESC LIMIT ?2) "
+				  "UNION ALL SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events "
+				  "WHERE function >= ?1 || ':' AND function < ?1 || ';' "
+				  "AND state = ?3 ORDER BY id DESC LIMIT ?2) ORDER BY id DESC LIMIT ?2",
 };
 
 _Static_assert(EVENT_PENDING == 0 && EVENT_RUNNING == 1 && EVENT_SUCCEEDED == 2 &&

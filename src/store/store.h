@@ -90,6 +90,10 @@ struct store_event {
 	uint32_t attempts;
 	uint64_t created_ms, next_ms;	/* epoch ms; next_ms: when it is due */
 	char *last_error;		/* NULL or text */
+	uint64_t finished_ms;		/* when it became SUCCEEDED or FAILED; 0 before */
+	char *dest_request_id;		/* the destination record it went to, or NULL */
+	char *orphan_on_failure;	/* its function's on-failure destination, kept when
+					 * the function was deleted before the event ended */
 };
 
 /* Frees what ev holds and leaves it zeroed (with an empty payload buf). */
@@ -110,10 +114,10 @@ int store_event_claim(struct store *st, uint64_t now_ms, struct store_event *out
 		      struct err *err);
 /* Earliest next_ms of a PENDING event, or -ENOENT when none is pending. */
 int store_event_next_due(struct store *st, uint64_t *next_ms, struct err *err);
-/* Marks an event done; state is EVENT_SUCCEEDED or EVENT_FAILED (else -EINVAL).
- * last_error may be NULL. -ENOENT for an unknown id. */
+/* Marks an event done at now_ms; state is EVENT_SUCCEEDED or EVENT_FAILED (else
+ * -EINVAL). last_error may be NULL. -ENOENT for an unknown id. */
 int store_event_finish(struct store *st, int64_t id, int state, const char *last_error,
-		       struct err *err);
+		       uint64_t now_ms, struct err *err);
 /* Puts an event back to PENDING with a new attempt count and due time. -ENOENT for an
  * unknown id. */
 int store_event_retry(struct store *st, int64_t id, uint32_t attempts, uint64_t next_ms,
@@ -125,8 +129,8 @@ int store_event_retry(struct store *st, int64_t id, uint32_t attempts, uint64_t 
  */
 int store_event_recover(struct store *st, struct err *err);
 /*
- * Lists events of a function (function == NULL: of all functions), newest first, up to
- * max, for `hearth events`. Stops early when cb returns non-zero and returns that value.
+ * Lists events of a function, also those sent to it with a qualifier ("name:live")
+ * (function == NULL: of all functions), newest first, up to max, for `hearth events`. Stops early when cb returns non-zero and returns that value.
  * Like store_fn_list(), cb may call other store functions; `ev` lives only during cb.
  */
 int store_event_list(struct store *st, const char *function,
@@ -145,9 +149,34 @@ int store_event_list_state(struct store *st, const char *function, int state,
 int store_event_finish_to(struct store *st, int64_t id, int state, const char *last_error,
 			  const char *dest_request_id, const char *dest_function,
 			  const void *payload, size_t len, uint64_t now_ms, struct err *err);
-/* Deletes SUCCEEDED and FAILED events created before before_ms, so the queue does not
- * grow forever. Returns how many were deleted. */
-int store_event_prune(struct store *st, uint64_t before_ms, struct err *err);
+/*
+ * Deletes up to max events that finished before before_ms and are done with: SUCCEEDED
+ * ones, and FAILED ones whose record went to an on-failure destination. A FAILED event
+ * that reached nowhere is never deleted here (see store_event_delete()). Oldest first;
+ * returns how many were deleted, so a caller sees when a batch came back full.
+ */
+int store_event_prune(struct store *st, uint64_t before_ms, int max, struct err *err);
+/* The event with this request id (caller releases *out). -ENOENT when unknown. */
+int store_event_get(struct store *st, const char *request_id, struct store_event *out,
+		    struct err *err);
+/*
+ * Redrive: puts FAILED events of `function` (its events under any qualifier too) back to
+ * PENDING, due at now_ms, as new: no attempts, their age counted from now_ms, no
+ * destination record. request_id names one event (it may have reached a destination:
+ * the user asked for it); NULL takes every FAILED event that reached no destination.
+ * Returns how many; for one event, -ENOENT when the function has no such event and
+ * -EEXIST when it is not FAILED.
+ */
+int store_event_redrive(struct store *st, const char *function, const char *request_id,
+			uint64_t now_ms, struct err *err);
+/*
+ * Deletes finished (SUCCEEDED or FAILED) events of `function` (any qualifier): the one
+ * named by request_id, or with request_id NULL every FAILED one. Pending and running
+ * events are never deleted: they are on their way. Returns how many; for one event,
+ * -ENOENT when unknown and -EEXIST when it has not finished.
+ */
+int store_event_delete(struct store *st, const char *function, const char *request_id,
+		       struct err *err);
 
 /*
  * Published versions: immutable snapshots of a function's $LATEST

@@ -574,6 +574,67 @@ same_bytes_unpacked_once(void **state)
 	buf_release(&b);
 }
 
+static int
+list_into(const char *sha, void *data)
+{
+	struct buf *b = data;
+
+	buf_adds(b, sha);
+	buf_addch(b, ' ');
+	return 0;
+}
+
+static int
+stop_with_9(const char *sha, void *data)
+{
+	(void)sha;
+	(void)data;
+	return 9;
+}
+
+/* The collector's halves: list the trees, detach one (gone from its name at
+ * once), delete it later; a detached tree a crash left is a .tmp- leftover. */
+static void
+list_detach_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT, names = BUF_INIT;
+	char sha[65], *dir, *detached, *junk;
+
+	assert_int_equal(code_list(f->root, list_into, &names, &err), 0);	/* no root yet */
+	assert_int_equal(names.len, 0);
+	make_archive(&b, TGZ, good, ARRAY_SIZE(good));
+	assert_int_equal(code_unpack(f->root, b.ptr, b.len, sha, &err), 0);
+	/* Only sha256 names are trees; anything else there is not listed. */
+	junk = xasprintf("%s/not-a-tree", f->root);
+	assert_int_equal(mkdir(junk, 0755), 0);
+	assert_int_equal(code_list(f->root, list_into, &names, &err), 0);
+	assert_int_equal(names.len, 65);
+	assert_memory_equal(names.ptr, sha, 64);
+	assert_int_equal(code_list(f->root, stop_with_9, NULL, &err), 9);
+
+	dir = code_path(f->root, sha);
+	assert_int_equal(code_detach(f->root, sha, &detached, &err), 0);
+	assert_non_null(detached);
+	assert_int_equal(access(dir, F_OK), -1);
+	assert_int_equal(access(detached, F_OK), 0);
+	assert_int_equal(strncmp(detached + strlen(f->root) + 1, TMP_PREFIX, strlen(TMP_PREFIX)),
+			 0);
+	assert_int_equal(code_remove_detached(detached, &err), 0);
+	assert_int_equal(access(detached, F_OK), -1);
+	free(detached);
+	/* Nothing there: no error, nothing detached. */
+	assert_int_equal(code_detach(f->root, sha, &detached, &err), 0);
+	assert_null(detached);
+	assert_int_equal(code_detach(f->root, "nope", &detached, &err), -EINVAL);
+	rmdir(junk);
+	free(junk);
+	free(dir);
+	buf_release(&names);
+	buf_release(&b);
+}
+
 static void
 clean_tmp(void **state)
 {
@@ -670,6 +731,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(rejects_corrupt_and_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_bytes_unpacked_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_detach_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(clean_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(pack_round_trip, setup, teardown),
 	};

@@ -141,11 +141,11 @@ retry_and_finish(void **state)
 	assert_string_equal(ev[0].last_error, "Task timed out");
 	release_all(ev, 1);
 
-	assert_int_equal(store_event_finish(f->st, id, EVENT_SUCCEEDED, NULL, &err), 0);
+	assert_int_equal(store_event_finish(f->st, id, EVENT_SUCCEEDED, NULL, 7000, &err), 0);
 	assert_int_equal(store_event_claim(f->st, 99999, ev, 2, &err), 0);
 
-	assert_int_equal(store_event_finish(f->st, id, EVENT_PENDING, NULL, &err), -EINVAL);
-	assert_int_equal(store_event_finish(f->st, 12345, EVENT_FAILED, "x", &err), -ENOENT);
+	assert_int_equal(store_event_finish(f->st, id, EVENT_PENDING, NULL, 7000, &err), -EINVAL);
+	assert_int_equal(store_event_finish(f->st, 12345, EVENT_FAILED, "x", 7000, &err), -ENOENT);
 	assert_string_equal(err.msg, "event 12345 not found");
 	assert_int_equal(store_event_retry(f->st, 12345, 1, 1, NULL, &err), -ENOENT);
 }
@@ -208,7 +208,7 @@ list_and_prune(void **state)
 	add(f->st, "a2", "a", "2", 102);
 	add(f->st, "a3", "a", "3", 103);
 	assert_int_equal(store_event_claim(f->st, 100, ev, 1, &err), 1);
-	assert_int_equal(store_event_finish(f->st, ev[0].id, EVENT_FAILED, "boom", &err), 0);
+	assert_int_equal(store_event_finish(f->st, ev[0].id, EVENT_FAILED, "boom", 150, &err), 0);
 	release_all(ev, 1);
 
 	/* Newest first, up to max. */
@@ -225,17 +225,215 @@ list_and_prune(void **state)
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
 	assert_int_equal(l.n, 4);
+	/* Qualified events belong to their function; a longer name does not. */
+	add(f->st, "a4", "a:live", "4", 104);
+	add(f->st, "ax", "ab", "5", 105);
+	add(f->st, "a5", "a", "6", 106);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "a", collect, &l, 3, &err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.rids[0], "a5");
+	assert_string_equal(l.rids[1], "a4");
+	assert_string_equal(l.rids[2], "a3");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list_state(f->st, "a", EVENT_PENDING, collect, &l, 10, &err),
+			 0);
+	assert_int_equal(l.n, 4);	/* a5, a4, a3, a2 */
+	assert_string_equal(l.rids[1], "a4");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_event_list(f->st, "ab", collect, &l, 10, &err), 0);
+	assert_int_equal(l.n, 1);
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, "nobody", collect, &l, 100, &err), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(store_event_list(f->st, "a", stop_at_first, NULL, 100, &err), 7);
 
-	/* Only finished events go, and only old enough ones. */
-	assert_int_equal(store_event_prune(f->st, 100, &err), 0);
-	assert_int_equal(store_event_prune(f->st, 1000, &err), 1);
+	/* A failure that reached no destination is never pruned, however old. */
+	assert_int_equal(store_event_prune(f->st, 100000, 100, &err), 0);
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
+	assert_int_equal(l.n, 7);
+}
+
+/* Claims the one due event of rid and returns its id. */
+static int64_t
+claim_one(struct store *st, const char *rid, uint64_t now_ms)
+{
+	struct err err = ERR_INIT;
+	struct store_event ev[1];
+	int64_t id;
+
+	assert_int_equal(store_event_claim(st, now_ms, ev, 1, &err), 1);
+	assert_string_equal(ev[0].request_id, rid);
+	id = ev[0].id;
+	release_all(ev, 1);
+	return id;
+}
+
+static void
+prune_by_finish_time_and_destination(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event got;
+	struct listed l = { 0 };
+
+	/* ok: succeeded at 5000 (created long before); sent: failed at 6000 with its
+	 * record queued for dlq; kept: failed at 1000 with nowhere to go; live: pending. */
+	add(f->st, "ok", "fn", "1", 10);
+	add(f->st, "sent", "fn", "2", 20);
+	add(f->st, "kept", "fn", "3", 30);
+	add(f->st, "live", "fn", "4", 99999);
+	assert_int_equal(store_event_finish(f->st, claim_one(f->st, "ok", 100), EVENT_SUCCEEDED,
+					    NULL, 5000, &err), 0);
+	assert_int_equal(store_event_finish_to(f->st, claim_one(f->st, "sent", 100), EVENT_FAILED,
+					       "boom", "rec", "dlq", "{}", 2, 6000, &err), 0);
+	assert_int_equal(store_event_finish(f->st, claim_one(f->st, "kept", 100), EVENT_FAILED,
+					    "boom", 1000, &err), 0);
+
+	assert_int_equal(store_event_get(f->st, "sent", &got, &err), 0);
+	assert_int_equal(got.finished_ms, 6000);
+	assert_string_equal(got.dest_request_id, "rec");
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "kept", &got, &err), 0);
+	assert_null(got.dest_request_id);
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "nope", &got, &err), -ENOENT);
+
+	/* The retention counts from the finish: created at 10, finished at 5000. */
+	assert_int_equal(store_event_prune(f->st, 5000, 100, &err), 0);
+	assert_int_equal(store_event_prune(f->st, 5001, 100, &err), 1);
+	assert_int_equal(store_event_get(f->st, "ok", &got, &err), -ENOENT);
+	/* Batches: max bounds one call. */
+	assert_int_equal(store_event_prune(f->st, 1000000, 0, &err), 0);
+	assert_int_equal(store_event_prune(f->st, 1000000, 1, &err), 1);
+	assert_int_equal(store_event_prune(f->st, 1000000, 100, &err), 0);
+	/* Left: the undelivered failure, the pending event and the record for dlq. */
+	assert_int_equal(store_event_list(f->st, NULL, collect, &l, 100, &err), 0);
 	assert_int_equal(l.n, 3);
+	assert_string_equal(l.rids[0], "rec");
+	assert_string_equal(l.rids[1], "live");
+	assert_string_equal(l.rids[2], "kept");
+}
+
+static void
+redrive_and_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct store_event got, ev[4];
+
+	add(f->st, "f1", "fn", "1", 10);
+	add(f->st, "f2", "fn:live", "2", 11);
+	add(f->st, "sent", "fn", "3", 12);
+	add(f->st, "other", "fn2", "4", 13);
+	add(f->st, "wait", "fn", "5", 99999);
+	assert_int_equal(store_event_claim(f->st, 100, ev, 4, &err), 4);
+	assert_int_equal(store_event_retry(f->st, ev[0].id, 3, 50, "x", &err), 0);
+	store_event_release(&ev[0]);
+	assert_int_equal(store_event_claim(f->st, 100, &ev[0], 1, &err), 1);
+	assert_int_equal(ev[0].attempts, 3);
+	assert_int_equal(store_event_finish(f->st, ev[0].id, EVENT_FAILED, "e1", 200, &err), 0);
+	assert_int_equal(store_event_finish(f->st, ev[1].id, EVENT_FAILED, "e2", 200, &err), 0);
+	assert_int_equal(store_event_finish_to(f->st, ev[2].id, EVENT_FAILED, "e3", "rec", "dlq",
+					       "{}", 2, 200, &err), 0);
+	assert_int_equal(store_event_finish(f->st, ev[3].id, EVENT_FAILED, "e4", 200, &err), 0);
+	release_all(ev, 4);
+
+	/* Errors name the event and why. */
+	assert_int_equal(store_event_redrive(f->st, "fn", "other", 500, &err), -ENOENT);
+	assert_string_equal(err.msg, "function 'fn' has no event 'other'");
+	assert_int_equal(store_event_redrive(f->st, "fn", "wait", 500, &err), -EEXIST);
+	assert_string_equal(err.msg, "cannot retry event 'wait': it is pending");
+	assert_int_equal(store_event_delete(f->st, "fn", "wait", &err), -EEXIST);
+	assert_int_equal(store_event_delete(f->st, "fn", "nope", &err), -ENOENT);
+	assert_int_equal(store_event_redrive(f->st, NULL, NULL, 500, &err), -EINVAL);
+
+	/* All: the failures of fn under any qualifier that reached no destination. */
+	assert_int_equal(store_event_redrive(f->st, "fn", NULL, 500, &err), 2);
+	assert_int_equal(store_event_get(f->st, "f1", &got, &err), 0);
+	assert_int_equal(got.state, EVENT_PENDING);
+	assert_int_equal(got.attempts, 0);
+	assert_int_equal(got.created_ms, 500);
+	assert_int_equal(got.next_ms, 500);
+	assert_int_equal(got.finished_ms, 0);
+	assert_string_equal(got.last_error, "e1");	/* still says what happened before */
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "sent", &got, &err), 0);
+	assert_int_equal(got.state, EVENT_FAILED);
+	store_event_release(&got);
+	/* One by id, even one that reached a destination. */
+	assert_int_equal(store_event_redrive(f->st, "fn", "sent", 600, &err), 1);
+	assert_int_equal(store_event_get(f->st, "sent", &got, &err), 0);
+	assert_int_equal(got.state, EVENT_PENDING);
+	assert_null(got.dest_request_id);
+	store_event_release(&got);
+
+	/* Delete: every failure of fn2; one finished event by id. */
+	assert_int_equal(store_event_delete(f->st, "fn", NULL, &err), 0);
+	assert_int_equal(store_event_delete(f->st, "fn2", NULL, &err), 1);
+	assert_int_equal(store_event_get(f->st, "other", &got, &err), -ENOENT);
+	/* Due: dlq's record (200), f1 and f2 (500), sent (600). */
+	assert_int_equal(store_event_claim(f->st, 700, ev, 4, &err), 4);
+	assert_string_equal(ev[1].request_id, "f1");
+	assert_string_equal(ev[2].request_id, "f2");
+	assert_int_equal(store_event_finish(f->st, ev[1].id, EVENT_SUCCEEDED, NULL, 800, &err), 0);
+	assert_int_equal(store_event_delete(f->st, "fn", "f1", &err), 1);
+	assert_int_equal(store_event_delete(f->st, "fn", "f2", &err), -EEXIST);
+	assert_string_equal(err.msg, "cannot delete event 'f2': it is running");
+	assert_int_equal(store_event_delete(f->st, "fn", "rec", &err), -ENOENT);
+	release_all(ev, 4);
+}
+
+/* Deleting a function notes its on-failure destination on its unfinished
+ * events (all qualifiers), not on finished ones or other functions' events. */
+static void
+orphans_keep_the_destination(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = ERR_INIT;
+	struct async_config ac = { 0 };
+	struct fn_config fn;
+	struct store_event got, ev[1];
+	int created;
+
+	memset(&fn, 0, sizeof(fn));
+	fn.name = "fn";
+	fn.runtime = "provided";
+	fn.env_json = "{}";
+	fn.code_sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+	fn.memory_mb = 128;
+	fn.timeout_s = 3;
+	fn.tmp_mb = 512;
+	fn.network = "none";
+	assert_int_equal(store_fn_put(f->st, &fn, &created, &err), 0);
+	ac.function = "fn";
+	ac.max_retry = 2;
+	ac.max_age_s = 3600;
+	ac.on_failure = "dlq";
+	assert_int_equal(store_async_config_put(f->st, &ac, &err), 0);
+	add(f->st, "done", "fn", "1", 10);
+	assert_int_equal(store_event_finish(f->st, claim_one(f->st, "done", 10), EVENT_FAILED,
+					    "x", 20, &err), 0);
+	add(f->st, "run", "fn:live", "2", 30);
+	assert_int_equal(store_event_claim(f->st, 30, ev, 1, &err), 1);
+	release_all(ev, 1);
+	add(f->st, "wait", "fn", "3", 40);
+	add(f->st, "near", "fnx", "4", 40);
+
+	assert_int_equal(store_fn_delete(f->st, "fn", &err), 0);
+	assert_int_equal(store_event_get(f->st, "run", &got, &err), 0);
+	assert_string_equal(got.orphan_on_failure, "dlq");
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "wait", &got, &err), 0);
+	assert_string_equal(got.orphan_on_failure, "dlq");
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "done", &got, &err), 0);
+	assert_null(got.orphan_on_failure);
+	store_event_release(&got);
+	assert_int_equal(store_event_get(f->st, "near", &got, &err), 0);
+	assert_null(got.orphan_on_failure);
+	store_event_release(&got);
 }
 
 /*
@@ -302,6 +500,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(retry_and_finish, setup, teardown),
 		cmocka_unit_test_setup_teardown(payloads_and_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_and_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(prune_by_finish_time_and_destination, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(redrive_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(orphans_keep_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(recover_after_crash, setup, teardown),
 	};
 
