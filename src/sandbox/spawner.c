@@ -913,6 +913,16 @@ stem_idle_cpu(struct spawner *sp, struct instance *inst)
 		log_warn("spawner: pre-started runtime: %s", err.msg);
 }
 
+/* One more stem of c failed, to start or before use; three in a row and the
+ * class starts no more (its runtime does not work as a stem). */
+static void
+stem_failed(struct sandbox__stem_class *c)
+{
+	if (++c->failures == SANDBOX__STEM_MAX_FAILURES)
+		log_warn("spawner: runtime %s fails to pre-start; its cold starts start it "
+			 "afresh from now on", c->runtime_dir);
+}
+
 /* Starts one stem of class c. Returns whether it started. */
 static bool
 stem_start(struct spawner *sp, struct sandbox__stem_class *c, struct sandbox__stem *slot)
@@ -942,7 +952,7 @@ stem_start(struct spawner *sp, struct sandbox__stem_class *c, struct sandbox__st
 		r = spawn(sp, m, req.ptr, req.len, slot->fds, &pid, &err);
 	if (r < 0) {
 		log_warn("spawner: cannot pre-start runtime %s: %s", c->runtime_dir, err.msg);
-		c->failures++;
+		stem_failed(c);
 	} else {
 		inst = find_instance(sp, m->id);
 		inst->stem = true;
@@ -977,9 +987,6 @@ stem_refill(struct spawner *sp)
 			started = true;
 			missing = missing || !c->stems[j].id;
 		}
-		if (c->failures == SANDBOX__STEM_MAX_FAILURES)
-			log_warn("spawner: runtime %s fails to pre-start; its cold starts start it "
-				 "afresh from now on", c->runtime_dir);
 	}
 	return missing;
 }
@@ -1063,7 +1070,7 @@ stem_take(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *p
 			log_warn("spawner: a pre-started runtime cannot become instance %" PRIu64
 				 ": %s; starting one afresh", m->id, err.msg);
 			kill(inst->pid, SIGKILL);
-			c->failures++;
+			stem_failed(c);
 		}
 		sandbox__stem_forget(s);
 	}
@@ -1085,7 +1092,7 @@ stem_dead(struct spawner *sp, const struct instance *inst)
 			if (!sp->stopping)
 				log_warn("spawner: pre-started runtime %s ended before use (status "
 					 "0x%x)", sp->stems.cls[i].runtime_dir, inst->wait_status);
-			sp->stems.cls[i].failures++;
+			stem_failed(&sp->stems.cls[i]);
 			sandbox__stem_forget(s);
 		}
 	}
