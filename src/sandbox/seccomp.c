@@ -9,6 +9,14 @@
  * (~1 ms); loading a ready program is one prctl() (~0.1 ms) and is
  * async-signal-safe.
  *
+ * Why a binary tree (SCMP_FLTATR_CTL_OPTIMIZE 2) rather than libseccomp's
+ * default linear list: at load, the kernel runs the filter once per syscall
+ * number to fill its allow cache (kernel/seccomp.c: seccomp_cache_prepare()),
+ * so a load costs the sum of every syscall's path through the program. The
+ * linear list's paths average ~150 instructions, the tree's ~10: a load took
+ * 0.43 ms p50 with the list and 0.10 ms with the tree here, inside every cold
+ * start. The verdicts are the same (tests/unit/test-sandbox-seccomp.c).
+ *
  * What is denied gets EPERM, as a missing capability would, so programs take
  * the path they take in an unprivileged container. Two exceptions: clone3
  * gets ENOSYS, because its flags live in memory that seccomp cannot read,
@@ -217,6 +225,11 @@ sandbox__seccomp_build(struct sandbox__seccomp *sc, struct err *err)
 	ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	if (!ctx)
 		return err_setmsg(err, ENOMEM, "cannot create a seccomp filter");
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r < 0) {
+		r = err_set(err, -r, "cannot ask libseccomp for a binary-tree filter");
+		goto out;
+	}
 	r = compile(ctx, err);
 	if (r < 0)
 		goto out;
