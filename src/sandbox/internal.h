@@ -284,7 +284,8 @@ struct sandbox__mount {
 
 #define SANDBOX__MAX_MOUNTS 48
 
-/* The prepared rootfs of one spawn. Owns the strings it points to. */
+/* A prepared set of mounts: the skeleton's (once per spawner) or one spawn's.
+ * Owns the strings it points to. */
 struct sandbox__plan {
 	const char *root_dir;	/* borrowed from struct sandbox__rootfs */
 	struct sandbox__mount m[SANDBOX__MAX_MOUNTS];
@@ -309,11 +310,28 @@ struct sandbox__rootfs {
 int sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
 			    struct err *err);
 void sandbox__rootfs_release(struct sandbox__rootfs *rf);
-/* Builds the mount plan of one instance, in mount order. */
+/* Moves the calling process (the spawner, at start-up) into a mount namespace
+ * of its own, slave to the host's, and mounts there the skeleton on
+ * rf->root_dir: a read-only tmpfs with the merged-usr links and every mount
+ * point, /usr, /etc (and the host files in it) and /init bound read-only, a
+ * read-only /dev of five nodes; all of it private. Every sandbox cloned from
+ * this process (or a fork of it) starts with a copy. Changes the cwd only
+ * for the call. */
+int sandbox__skeleton_mount(const struct sandbox__rootfs *rf, struct err *err);
+/* The skeleton's plan, in mount order (sandbox__skeleton_mount() applies it;
+ * tests read it). Release with sandbox__plan_release(). */
+int sandbox__skeleton_plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf);
+/* Builds the mount plan of one instance, in mount order: only what depends
+ * on the function (code, runtime, /tmp), mounted on the skeleton's mount
+ * points. /proc and its masks are the child's own (child.c). */
 int sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 			const char *code_dir, const char *runtime_dir, uint64_t tmp_bytes,
 			struct err *err);
 void sandbox__plan_release(struct sandbox__plan *p);
+/* Carries out a plan under the cwd: every entry in order, then the read-only
+ * remounts. Async-signal-safe (the sandbox child runs it). Returns 0, or
+ * -errno with ce naming the step and plan entry that failed. */
+int sandbox__plan_apply(const struct sandbox__plan *p, struct sandbox__child_error *ce);
 /* Renders a failed child step as "cannot ...: strerror (step name)". */
 int sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 			     const struct sandbox__plan *p);

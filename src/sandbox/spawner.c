@@ -1206,6 +1206,10 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
 	if (r < 0)
 		return r;
+	/* Once, here: what every sandbox's root shares (mount.c). */
+	r = sandbox__skeleton_mount(&sp->rf, err);
+	if (r < 0)
+		return r;
 	r = sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);
 	if (r < 0)
 		return r;
