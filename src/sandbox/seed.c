@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -43,9 +44,16 @@
 #include "sandbox/internal.h"
 #include "lib/banned.h"
 
-/* How long the spawner waits for a seed's reply to a request; the seed's own
- * work (plan, clone) takes well under a millisecond. */
-#define SEED_REPLY_TIMEOUT_MS 5000
+/* How long the spawner waits for a seed's reply to a request. The seed
+ * answers once its child has exec'd (CLONE_VFORK below), so this bounds the
+ * child's whole set-up, as spawner.c's CHILD_SETUP_TIMEOUT_MS does on the
+ * direct path; it takes about a millisecond. */
+#define SEED_REPLY_TIMEOUT_MS 10000
+/* The sandbox child's stack (CLONE_VM below). child.c needs a few KB; ASan
+ * builds several times that. The top is touched while the seed waits, so
+ * the child takes no page fault on it. */
+#define CHILD_STACK_SIZE (256u * 1024)
+#define CHILD_STACK_PREFAULT (64u * 1024)
 
 /* seed -> spawner: once when ready (pid 0), once per request. */
 struct seed_reply {
@@ -107,15 +115,20 @@ seed_recv(int sock, char *buf, size_t size, int *fds, size_t *nfds)
 }
 
 /* The seed process. Never returns. */
+static int
+child_entry(void *arg)
+{
+	sandbox__child_run(arg);
+}
+
 static NORETURN void
 seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_inst *ci)
 {
 	struct sandbox__child child;
 	struct sandbox__plan plan;
 	struct sandbox__msg *m;
-	struct clone_args args;
 	struct err err = ERR_INIT;
-	char **argv, *buf;
+	char **argv, *buf, *stack;
 	int fds[4];
 	size_t nfds, i;
 	ssize_t n;
@@ -138,6 +151,14 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 		seed_send(sock, err.code, 0, err.msg);
 		_exit(1);
 	}
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		err_set(&err, errno, "cannot map a stack for the sandbox child");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	memset(stack + CHILD_STACK_SIZE - CHILD_STACK_PREFAULT, 0, CHILD_STACK_PREFAULT);
 	seed_send(sock, 0, 0, NULL);
 
 	buf = xmalloc(SANDBOX__MSG_MAX);
@@ -164,30 +185,38 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 	for (i = 0; i < m->argc; i++)
 		argv[i + 1] = (char *)m->argv[i];
 
-	/* As spawner.c's clone, plus CLONE_PARENT: the child becomes the
-	 * spawner's, which reaps it and learns of its death by SIGCHLD (the
-	 * exit signal is ours, SIGCHLD; clone3 requires 0 here). */
-	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PARENT;
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	child.sync_fd = -1;
+	child.relay_fd = fds[0];
+	child.err_fd = fds[1];
+	child.userns_fd = fds[2];
+	child.netns_fd = nfds > 3 ? fds[3] : -1;
+	child.root_dir = env->rf->root_dir;
+	child.plan = &plan;
+	child.cap_last = env->cap_last;
+	child.seccomp = &env->seccomp->prog;
+	child.argv = argv;
+	child.envp = (char *const *)m->envp;
+
+	/* The namespaces of spawner.c's clone, plus:
+	 * - CLONE_PARENT: the child becomes the spawner's, which reaps it and
+	 *   learns of its death by SIGCHLD (the exit signal is our group
+	 *   leader's, SIGCHLD; the kernel ignores the one passed here);
+	 * - CLONE_VM | CLONE_VFORK, as posix_spawn() does: the child runs on
+	 *   our memory, on its own stack, while we sleep until it has exec'd
+	 *   (or died). A copy of the seed's address space (the daemon's, with
+	 *   its ~250 mappings, when forked from hearth serve) would be made at
+	 *   clone and torn down again at exec, in the cold start's path; here
+	 *   neither happens, and our own memory goes when we exit, after
+	 *   replying. The child writes only its stack and child.c's statics,
+	 *   which we never read, and runs nothing but child.c before execve. */
+	pid = clone(child_entry, stack + CHILD_STACK_SIZE,
+		    CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID |
+		    CLONE_NEWIPC | CLONE_NEWUTS,
+		    &child);
 	if (pid < 0) {
-		err_set(&err, errno, "cannot clone3 the sandbox");
+		err_set(&err, errno, "cannot clone the sandbox");
 		seed_send(sock, err.code, 0, err.msg);
 		_exit(1);
-	}
-	if (pid == 0) {
-		child.sync_fd = -1;
-		child.relay_fd = fds[0];
-		child.err_fd = fds[1];
-		child.userns_fd = fds[2];
-		child.netns_fd = nfds > 3 ? fds[3] : -1;
-		child.root_dir = env->rf->root_dir;
-		child.plan = &plan;
-		child.cap_last = env->cap_last;
-		child.seccomp = &env->seccomp->prog;
-		child.argv = argv;
-		child.envp = (char *const *)m->envp;
-		sandbox__child_run(&child);
 	}
 	seed_send(sock, 0, pid, NULL);
 	_exit(0);
