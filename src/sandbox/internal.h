@@ -338,14 +338,22 @@ int sandbox__child_error_set(struct err *err, const struct sandbox__child_error 
 
 /*
  * The seccomp allow-list (seccomp.c), compiled once per spawner. The child
- * loads prog with prctl(PR_SET_SECCOMP), which needs no allocation.
+ * loads a program with prctl(PR_SET_SECCOMP), which needs no allocation:
+ * `prog` (the policy) when the spawner cloned it, `tail` when a seed that had
+ * loaded `seed` did; seed + tail decide every call as prog does.
  */
 struct sandbox__seccomp {
-	struct sock_fprog prog;
+	struct sock_fprog prog;	/* the policy */
+	struct sock_fprog seed;	/* the policy plus the calls of a seed and of set-up */
+	struct sock_fprog tail;	/* those calls denied as the policy does; all else allowed */
 };
 
 int sandbox__seccomp_build(struct sandbox__seccomp *sc, struct err *err);
 void sandbox__seccomp_release(struct sandbox__seccomp *sc);
+/* One program (0 policy, 1 seed, 2 tail), as a binary tree or libseccomp's
+ * linear list: for tests that compare them. Free prog->filter. */
+int sandbox__seccomp_build_one(struct sock_fprog *prog, int which, bool tree,
+			       struct err *err);
 
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
@@ -357,7 +365,7 @@ struct sandbox__child {
 	const char *root_dir;
 	const struct sandbox__plan *plan;
 	int cap_last;
-	const struct sock_fprog *seccomp;	/* loaded last before execve */
+	const struct sock_fprog *seccomp;	/* loaded last before execve (prog or tail) */
 	char *const *argv;
 	char *const *envp;
 };
