@@ -45,11 +45,9 @@
 #include "sandbox/internal.h"
 #include "lib/banned.h"
 
-/* How long the spawner waits for a seed's reply to a request. The seed
- * answers once its child has exec'd (CLONE_VFORK below), so this bounds the
- * child's whole set-up, as spawner.c's CHILD_SETUP_TIMEOUT_MS does on the
- * direct path; it takes about a millisecond. */
-#define SEED_REPLY_TIMEOUT_MS 10000
+/* How long the spawner waits for a seed's reply to a request; the seed's own
+ * work (plan, clone) takes well under a millisecond. */
+#define SEED_REPLY_TIMEOUT_MS 5000
 /* The sandbox child's stack (CLONE_VM below). child.c needs a few KB; ASan
  * builds several times that. The top is touched while the seed waits, so
  * the child takes no page fault on it. */
@@ -129,8 +127,8 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 	struct sandbox__plan plan;
 	struct sandbox__msg *m;
 	struct err err = ERR_INIT;
-	char **argv, *buf, *stack;
-	int fds[4];
+	char **argv, *buf, *stack, c;
+	int fds[4], exec_pipe[2], r;
 	size_t nfds, i;
 	ssize_t n;
 	pid_t pid;
@@ -208,28 +206,62 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 	child.argv = argv;
 	child.envp = (char *const *)m->envp;
 
+	/* EOF on it tells us the child has exec'd (or died): the write end is
+	 * close-on-exec and, once we close ours, the child's alone. Above fd 3,
+	 * which child.c overwrites with the relay. */
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0) {
+		err_set(&err, errno, "cannot create a pipe");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	if (exec_pipe[1] <= 3) {
+		r = fcntl(exec_pipe[1], F_DUPFD_CLOEXEC, 4);
+		if (r < 0) {
+			err_set(&err, errno, "cannot move a pipe");
+			seed_send(sock, err.code, 0, err.msg);
+			_exit(1);
+		}
+		close(exec_pipe[1]);
+		exec_pipe[1] = r;
+	}
+
 	/* The namespaces of spawner.c's clone, plus:
 	 * - CLONE_PARENT: the child becomes the spawner's, which reaps it and
 	 *   learns of its death by SIGCHLD (the exit signal is our group
 	 *   leader's, SIGCHLD; the kernel ignores the one passed here);
-	 * - CLONE_VM | CLONE_VFORK, as posix_spawn() does: the child runs on
-	 *   our memory, on its own stack, while we sleep until it has exec'd
-	 *   (or died). A copy of the seed's address space (the daemon's, with
-	 *   its ~250 mappings, when forked from hearth serve) would be made at
-	 *   clone and torn down again at exec, in the cold start's path; here
-	 *   neither happens, and our own memory goes when we exit, after
-	 *   replying. The child writes only its stack and child.c's statics,
-	 *   which we never read, and runs nothing but child.c before execve. */
+	 * - CLONE_VM: the child runs on our memory, on its own stack, as
+	 *   posix_spawn()'s child does. A copy of the seed's address space (the
+	 *   daemon's, ~260 mappings, when forked from hearth serve) would be
+	 *   made at clone and torn down again at exec, in the cold start's
+	 *   path; here neither happens, and that memory goes when we exit,
+	 *   after the exec.
+	 * Not CLONE_VFORK: we reply with the pid at once, so the spawner waits
+	 * for the exec itself, in parallel with the child, as before; and we
+	 * stay alive until the exec, so that the child's execve() never drops
+	 * the last reference to this memory (tearing it down in the child).
+	 * What we share while both run: the child writes its own stack and
+	 * child.c's statics, which we never read, and reads what we no longer
+	 * write (child, plan, argv, envp). errno is one location for both
+	 * (same TLS): below we make only calls that cannot fail or whose
+	 * failure means the spawner is gone (send), and we never read errno
+	 * after the clone. */
 	pid = clone(child_entry, stack + CHILD_STACK_SIZE,
-		    CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID |
-		    CLONE_NEWIPC | CLONE_NEWUTS,
+		    CLONE_VM | CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+		    CLONE_NEWUTS,
 		    &child);
 	if (pid < 0) {
 		err_set(&err, errno, "cannot clone the sandbox");
 		seed_send(sock, err.code, 0, err.msg);
 		_exit(1);
 	}
+	/* The child holds its own copies now; the spawner's wait for the
+	 * exec (EOF on the error pipe) must not depend on ours. */
+	close(exec_pipe[1]);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
 	seed_send(sock, 0, pid, NULL);
+	while (read(exec_pipe[0], &c, 1) > 0)
+		;
 	_exit(0);
 }
 
