@@ -381,8 +381,11 @@ NORETURN void sandbox__child_run(const struct sandbox__child *c);
  * sits, already moved into a pooled set of instance cgroups, until it is
  * handed one spawn request; it then clones the sandbox child with
  * CLONE_PARENT (so the spawner is its parent and reaps it), replies with its
- * pid and exits. The child inherits the cgroups: no cgroup.procs write, and
- * so no wait on cgroup_threadgroup_rwsem, on the spawn's path.
+ * pid and exits once the child has exec'd. The child inherits the cgroups: no
+ * cgroup.procs write, and so no wait on cgroup_threadgroup_rwsem, on the
+ * spawn's path. It also shares the seed's memory (CLONE_VM) and the mount,
+ * IPC, UTS and network namespaces the seed made for it, and inherits the
+ * seed's seccomp filter (sandbox__seccomp.seed).
  */
 struct sandbox__seed {
 	pid_t pid;		/* 0: empty slot */
@@ -409,7 +412,8 @@ int sandbox__seed_start(struct sandbox__seed *s, const struct sandbox__seed_env 
 bool sandbox__seed_ready(struct sandbox__seed *s);
 /* Hands the seed one spawn request: req/len is the request as the daemon sent
  * it, fds[] the relay child end, the error pipe's write end, the user
- * namespace and (nfds 4) the network namespace to join. Returns 0 and the
+ * namespace and (nfds 4) a network namespace to join instead of the seed's
+ * own (the host's, for network "host"). Returns 0 and the
  * child's pid, or -errno with err set. In both cases the seed is used up:
  * the caller takes s->ci (renamed by its claim) and calls sandbox__seed_end(). */
 int sandbox__seed_spawn(struct sandbox__seed *s, const void *req, size_t len, const int *fds,

@@ -14,7 +14,15 @@
  * child with CLONE_PARENT: the spawner is then the child's parent (it reaps
  * it and gets its SIGCHLD as for any instance), and the child is in the
  * instance's cgroups from its first instruction, as on v2. The seed replies
- * with the pid and exits; the child runs child.c exactly as before.
+ * with the pid and exits once the child has exec'd; the child runs child.c
+ * exactly as before.
+ *
+ * While it waits, a seed also does what would otherwise be in the spawn's
+ * path: it makes the instance's mount, IPC, UTS and network namespaces (the
+ * child shares them), loads the seccomp policy plus the set-up calls (the
+ * child adds only seccomp.c's small tail), and maps the stack the child runs
+ * on: the child is cloned with CLONE_VM, so the seed's address space is
+ * neither copied nor torn down for it.
  *
  * Not for: v2 (clone3 puts the child in its cgroup already), or deciding
  * when seeds are made (spawner.c refills the pool while it is idle).
@@ -38,7 +46,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/seccomp.h>
-#include <linux/sched.h>
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
@@ -113,13 +120,15 @@ seed_recv(int sock, char *buf, size_t size, int *fds, size_t *nfds)
 	return n;
 }
 
-/* The seed process. Never returns. */
+/* clone()'s entry point for the sandbox child, on the stack seed_main()
+ * mapped for it. Never returns. */
 static int
 child_entry(void *arg)
 {
 	sandbox__child_run(arg);
 }
 
+/* The seed process. Never returns. */
 static NORETURN void
 seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_inst *ci)
 {
