@@ -295,7 +295,8 @@ struct sandbox__mount {
 
 #define SANDBOX__MAX_MOUNTS 48
 
-/* The prepared rootfs of one spawn. Owns the strings it points to. */
+/* A prepared set of mounts: the skeleton's (once per spawner) or one spawn's.
+ * Owns the strings it points to. */
 struct sandbox__plan {
 	const char *root_dir;	/* borrowed from struct sandbox__rootfs */
 	struct sandbox__mount m[SANDBOX__MAX_MOUNTS];
@@ -320,26 +321,51 @@ struct sandbox__rootfs {
 int sandbox__rootfs_prepare(struct sandbox__rootfs *rf, const struct sandbox_config *cfg,
 			    struct err *err);
 void sandbox__rootfs_release(struct sandbox__rootfs *rf);
-/* Builds the mount plan of one instance, in mount order. code_dir NULL leaves
- * var/task an empty mount point (stem.c). */
+/* Moves the calling process (the spawner, at start-up) into a mount namespace
+ * of its own, slave to the host's, and mounts there the skeleton on
+ * rf->root_dir: a read-only tmpfs with the merged-usr links and every mount
+ * point, /usr, /etc (and the host files in it) and /init bound read-only, a
+ * read-only /dev of five nodes; all of it private. Every sandbox cloned from
+ * this process (or a fork of it) starts with a copy. Changes the cwd only
+ * for the call. */
+int sandbox__skeleton_mount(const struct sandbox__rootfs *rf, struct err *err);
+/* The skeleton's plan, in mount order (sandbox__skeleton_mount() applies it;
+ * tests read it). Release with sandbox__plan_release(). */
+int sandbox__skeleton_plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf);
+/* Builds the mount plan of one instance, in mount order: only what depends
+ * on the function (code, runtime, /tmp), mounted on the skeleton's mount
+ * points. /proc and its masks are the child's own (child.c). code_dir NULL
+ * leaves var/task an empty mount point (stem.c). */
 int sandbox__plan_build(struct sandbox__plan *p, const struct sandbox__rootfs *rf,
 			const char *code_dir, const char *runtime_dir, uint64_t tmp_bytes,
 			struct err *err);
 void sandbox__plan_release(struct sandbox__plan *p);
+/* Carries out a plan under the cwd: every entry in order, then the read-only
+ * remounts. Async-signal-safe (the sandbox child runs it). Returns 0, or
+ * -errno with ce naming the step and plan entry that failed. */
+int sandbox__plan_apply(const struct sandbox__plan *p, struct sandbox__child_error *ce);
 /* Renders a failed child step as "cannot ...: strerror (step name)". */
 int sandbox__child_error_set(struct err *err, const struct sandbox__child_error *ce,
 			     const struct sandbox__plan *p);
 
 /*
  * The seccomp allow-list (seccomp.c), compiled once per spawner. The child
- * loads prog with prctl(PR_SET_SECCOMP), which needs no allocation.
+ * loads a program with prctl(PR_SET_SECCOMP), which needs no allocation:
+ * `prog` (the policy) when the spawner cloned it, `tail` when a seed that had
+ * loaded `seed` did; seed + tail decide every call as prog does.
  */
 struct sandbox__seccomp {
-	struct sock_fprog prog;
+	struct sock_fprog prog;	/* the policy */
+	struct sock_fprog seed;	/* the policy plus the calls of a seed and of set-up */
+	struct sock_fprog tail;	/* those calls denied as the policy does; all else allowed */
 };
 
 int sandbox__seccomp_build(struct sandbox__seccomp *sc, struct err *err);
 void sandbox__seccomp_release(struct sandbox__seccomp *sc);
+/* One program (0 policy, 1 seed, 2 tail), as a binary tree or libseccomp's
+ * linear list: for tests that compare them. Free prog->filter. */
+int sandbox__seccomp_build_one(struct sock_fprog *prog, int which, bool tree,
+			       struct err *err);
 
 /* Everything the child needs, prepared before clone. */
 struct sandbox__child {
@@ -351,7 +377,7 @@ struct sandbox__child {
 	const char *root_dir;
 	const struct sandbox__plan *plan;
 	int cap_last;
-	const struct sock_fprog *seccomp;	/* loaded last before execve */
+	const struct sock_fprog *seccomp;	/* loaded last before execve (prog or tail) */
 	char *const *argv;
 	char *const *envp;
 };
@@ -367,8 +393,11 @@ NORETURN void sandbox__child_run(const struct sandbox__child *c);
  * sits, already moved into a pooled set of instance cgroups, until it is
  * handed one spawn request; it then clones the sandbox child with
  * CLONE_PARENT (so the spawner is its parent and reaps it), replies with its
- * pid and exits. The child inherits the cgroups: no cgroup.procs write, and
- * so no wait on cgroup_threadgroup_rwsem, on the spawn's path.
+ * pid and exits once the child has exec'd. The child inherits the cgroups: no
+ * cgroup.procs write, and so no wait on cgroup_threadgroup_rwsem, on the
+ * spawn's path. It also shares the seed's memory (CLONE_VM) and the mount,
+ * IPC, UTS and network namespaces the seed made for it, and inherits the
+ * seed's seccomp filter (sandbox__seccomp.seed).
  */
 struct sandbox__seed {
 	pid_t pid;		/* 0: empty slot */
@@ -395,7 +424,8 @@ int sandbox__seed_start(struct sandbox__seed *s, const struct sandbox__seed_env 
 bool sandbox__seed_ready(struct sandbox__seed *s);
 /* Hands the seed one spawn request: req/len is the request as the daemon sent
  * it, fds[] the relay child end, the error pipe's write end, the user
- * namespace and (nfds 4) the network namespace to join. Returns 0 and the
+ * namespace and (nfds 4) a network namespace to join instead of the seed's
+ * own (the host's, for network "host"). Returns 0 and the
  * child's pid, or -errno with err set. In both cases the seed is used up:
  * the caller takes s->ci (renamed by its claim) and calls sandbox__seed_end(). */
 int sandbox__seed_spawn(struct sandbox__seed *s, const void *req, size_t len, const int *fds,

@@ -14,7 +14,15 @@
  * child with CLONE_PARENT: the spawner is then the child's parent (it reaps
  * it and gets its SIGCHLD as for any instance), and the child is in the
  * instance's cgroups from its first instruction, as on v2. The seed replies
- * with the pid and exits; the child runs child.c exactly as before.
+ * with the pid and exits once the child has exec'd; the child runs child.c
+ * exactly as before.
+ *
+ * While it waits, a seed also does what would otherwise be in the spawn's
+ * path: it makes the instance's mount, IPC, UTS and network namespaces (the
+ * child shares them), loads the seccomp policy plus the set-up calls (the
+ * child adds only seccomp.c's small tail), and maps the stack the child runs
+ * on: the child is cloned with CLONE_VM, so the seed's address space is
+ * neither copied nor torn down for it.
  *
  * Not for: v2 (clone3 puts the child in its cgroup already), or deciding
  * when seeds are made (spawner.c refills the pool while it is idle).
@@ -31,12 +39,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/sched.h>
+#include <linux/seccomp.h>
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
@@ -46,6 +55,11 @@
 /* How long the spawner waits for a seed's reply to a request; the seed's own
  * work (plan, clone) takes well under a millisecond. */
 #define SEED_REPLY_TIMEOUT_MS 5000
+/* The sandbox child's stack (CLONE_VM below). child.c needs a few KB; ASan
+ * builds several times that. The top is touched while the seed waits, so
+ * the child takes no page fault on it. */
+#define CHILD_STACK_SIZE (256u * 1024)
+#define CHILD_STACK_PREFAULT (64u * 1024)
 
 /* seed -> spawner: once when ready (pid 0), once per request. */
 struct seed_reply {
@@ -106,6 +120,14 @@ seed_recv(int sock, char *buf, size_t size, int *fds, size_t *nfds)
 	return n;
 }
 
+/* clone()'s entry point for the sandbox child, on the stack seed_main()
+ * mapped for it. Never returns. */
+static int
+child_entry(void *arg)
+{
+	sandbox__child_run(arg);
+}
+
 /* The seed process. Never returns. */
 static NORETURN void
 seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_inst *ci)
@@ -113,10 +135,9 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 	struct sandbox__child child;
 	struct sandbox__plan plan;
 	struct sandbox__msg *m;
-	struct clone_args args;
 	struct err err = ERR_INIT;
-	char **argv, *buf;
-	int fds[4];
+	char **argv, *buf, *stack, c;
+	int fds[4], exec_pipe[2], r;
 	size_t nfds, i;
 	ssize_t n;
 	pid_t pid;
@@ -138,6 +159,47 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 		seed_send(sock, err.code, 0, err.msg);
 		_exit(1);
 	}
+	/* The instance's mount, IPC, UTS and network namespaces, made now
+	 * while we wait rather than in the spawn's path: by the clone below
+	 * (a copy of the spawner's ~40 mounts, and an IPC namespace's message
+	 * queue mount and sysctl tables: ~0.1 ms of CPU together), or by the
+	 * spawner (a network namespace, ~0.5 ms and ~3 ms at p99, which its
+	 * pool refills in between spawns and so could hold up the next one).
+	 * We serve one spawn only, so they are the instance's alone, as a
+	 * clone or the pool would have made them. Our copy of the mounts keeps
+	 * their propagation (the host's slaves, the skeleton private), so a
+	 * code directory the host mounts later still shows up. A function with
+	 * network "host" joins the host's instead (the spawner sends it).
+	 * Before the filter below, which denies unshare. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) {
+		err_set(&err, errno, "cannot create the instance's namespaces");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	r = sandbox__loopback_up();
+	if (r < 0) {
+		err_set(&err, -r, "cannot bring up loopback in the instance's network namespace");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	/* The policy plus what our child's set-up needs (seccomp.c): it is
+	 * the expensive program to load (~0.1 ms, most of it the kernel
+	 * compiling it), loaded here while we wait rather than by each child,
+	 * which then adds only the small `tail`. As root we need no
+	 * no_new_privs for it; the child still sets that itself. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &env->seccomp->seed, 0, 0) < 0) {
+		err_set(&err, errno, "cannot load the seed's seccomp filter");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		err_set(&err, errno, "cannot map a stack for the sandbox child");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	memset(stack + CHILD_STACK_SIZE - CHILD_STACK_PREFAULT, 0, CHILD_STACK_PREFAULT);
 	seed_send(sock, 0, 0, NULL);
 
 	buf = xmalloc(SANDBOX__MSG_MAX);
@@ -164,32 +226,76 @@ seed_main(int sock, const struct sandbox__seed_env *env, struct sandbox__cgroup_
 	for (i = 0; i < m->argc; i++)
 		argv[i + 1] = (char *)m->argv[i];
 
-	/* As spawner.c's clone, plus CLONE_PARENT: the child becomes the
-	 * spawner's, which reaps it and learns of its death by SIGCHLD (the
-	 * exit signal is ours, SIGCHLD; clone3 requires 0 here). */
-	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PARENT;
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0) {
-		err_set(&err, errno, "cannot clone3 the sandbox");
+	child.sync_fd = -1;
+	child.relay_fd = fds[0];
+	child.err_fd = fds[1];
+	child.userns_fd = fds[2];
+	child.netns_fd = nfds > 3 ? fds[3] : -1;
+	child.root_dir = env->rf->root_dir;
+	child.plan = &plan;
+	child.cap_last = env->cap_last;
+	child.seccomp = &env->seccomp->tail;
+	child.argv = argv;
+	child.envp = (char *const *)m->envp;
+
+	/* EOF on it tells us the child has exec'd (or died): the write end is
+	 * close-on-exec and, once we close ours, the child's alone. Above fd 3,
+	 * which child.c overwrites with the relay. */
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0) {
+		err_set(&err, errno, "cannot create a pipe");
 		seed_send(sock, err.code, 0, err.msg);
 		_exit(1);
 	}
-	if (pid == 0) {
-		child.sync_fd = -1;
-		child.relay_fd = fds[0];
-		child.err_fd = fds[1];
-		child.userns_fd = fds[2];
-		child.netns_fd = nfds > 3 ? fds[3] : -1;
-		child.root_dir = env->rf->root_dir;
-		child.plan = &plan;
-		child.cap_last = env->cap_last;
-		child.seccomp = &env->seccomp->prog;
-		child.argv = argv;
-		child.envp = (char *const *)m->envp;
-		sandbox__child_run(&child);
+	if (exec_pipe[1] <= 3) {
+		r = fcntl(exec_pipe[1], F_DUPFD_CLOEXEC, 4);
+		if (r < 0) {
+			err_set(&err, errno, "cannot move a pipe");
+			seed_send(sock, err.code, 0, err.msg);
+			_exit(1);
+		}
+		close(exec_pipe[1]);
+		exec_pipe[1] = r;
 	}
+
+	/* Of the namespaces of spawner.c's clone, only the pid namespace is
+	 * left to make (we are not to be in it); the child shares our mount,
+	 * IPC and UTS namespaces, made above for it. Plus:
+	 * - CLONE_PARENT: the child becomes the spawner's, which reaps it and
+	 *   learns of its death by SIGCHLD (the exit signal is our group
+	 *   leader's, SIGCHLD; the kernel ignores the one passed here);
+	 * - CLONE_VM: the child runs on our memory, on its own stack, as
+	 *   posix_spawn()'s child does. A copy of the seed's address space (the
+	 *   daemon's, ~260 mappings, when forked from hearth serve) would be
+	 *   made at clone and torn down again at exec, in the cold start's
+	 *   path; here neither happens, and that memory goes when we exit,
+	 *   after the exec.
+	 * Not CLONE_VFORK: we reply with the pid at once, so the spawner waits
+	 * for the exec itself, in parallel with the child, as before; and we
+	 * stay alive until the exec, so that the child's execve() never drops
+	 * the last reference to this memory (tearing it down in the child).
+	 * What we share while both run: the child writes its own stack and
+	 * child.c's statics, which we never read, and reads what we no longer
+	 * write (child, plan, argv, envp). Its pivot_root() moves our root
+	 * and cwd along with its own (one mount namespace), which nothing
+	 * below looks up a path under. errno is one location for both
+	 * (same TLS): below we make only calls that cannot fail or whose
+	 * failure means the spawner is gone (send), and we never read errno
+	 * after the clone. */
+	pid = clone(child_entry, stack + CHILD_STACK_SIZE,
+		    CLONE_VM | CLONE_PARENT | CLONE_NEWPID, &child);
+	if (pid < 0) {
+		err_set(&err, errno, "cannot clone the sandbox");
+		seed_send(sock, err.code, 0, err.msg);
+		_exit(1);
+	}
+	/* The child holds its own copies now; the spawner's wait for the
+	 * exec (EOF on the error pipe) must not depend on ours. */
+	close(exec_pipe[1]);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
 	seed_send(sock, 0, pid, NULL);
+	while (read(exec_pipe[0], &c, 1) > 0)
+		;
 	_exit(0);
 }
 

@@ -738,7 +738,9 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t 
 	}
 	err_r = pfd[0];
 	err_w = pfd[1];
-	if (m->network == SANDBOX_NET_NONE) {
+	/* A seed made a network namespace of its own while it waited
+	 * (seed.c), so its spawns leave the pool alone. */
+	if (m->network == SANDBOX_NET_NONE && !seed) {
 		r = netns_take(sp, &netns_fd, err);
 		if (r < 0)
 			goto fail_cgroup;
@@ -754,8 +756,10 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t 
 		sfds[0] = relay_child;
 		sfds[1] = err_w;
 		sfds[2] = sp->userns[slot];
-		sfds[3] = netns_fd;
-		r = sandbox__seed_spawn(seed, req, len, sfds, netns_fd >= 0 ? 4 : 3, &pid, err);
+		/* "none": the seed's own namespace; "host": the host's, to join. */
+		sfds[3] = sp->host_netns_fd;
+		r = sandbox__seed_spawn(seed, req, len, sfds,
+					m->network == SANDBOX_NET_NONE ? 3 : 4, &pid, err);
 		/* Done with it either way; on success it exits by itself. */
 		sandbox__seed_end(seed, r < 0);
 		if (r < 0)
@@ -1426,6 +1430,10 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 	/* The rootfs first: a bad configuration then fails before any cgroup
 	 * exists. */
 	r = sandbox__rootfs_prepare(&sp->rf, cfg, err);
+	if (r < 0)
+		return r;
+	/* Once, here: what every sandbox's root shares (mount.c). */
+	r = sandbox__skeleton_mount(&sp->rf, err);
 	if (r < 0)
 		return r;
 	r = sandbox__cgroup_init(&sp->cg, cfg->allow_weaker_limits, err);

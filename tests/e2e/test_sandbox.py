@@ -71,6 +71,7 @@ def test_escape_attempts_are_all_denied(daemon):
     # the fixture must not pass as "denied").
     for probe in ("write_root", "write_var_task", "read_etc_shadow", "read_data_dir",
                   "read_data_token", "host_dirs_hidden", "dev_minimal", "proc_sys_read_only",
+                  "mounts_read_only", "proc_dirs_masked",
                   "host_processes_hidden", "signal_host_pid_%d" % d.proc.pid,
                   "signal_host_pid_%d" % neighbour, "ptrace_attach_init",
                   "process_vm_readv_init", "connect_hearth_api", "connect_192.0.2.1",

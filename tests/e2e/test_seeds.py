@@ -2,8 +2,9 @@
 itself already inside pooled cgroups, so a spawn needs no cgroup.procs write.
 These tests check that an instance made through a seed lands in its own
 cgroups (renamed to i<id>, with the function's limits), that a used seed goes
-and a new one replaces it, and that the direct path (HEARTH_NO_SEEDS=1) still
-works."""
+and a new one replaces it, that the namespaces a seed makes ahead for its
+instance are that instance's alone, and that the direct path
+(HEARTH_NO_SEEDS=1) still works."""
 
 import os
 import time
@@ -81,3 +82,37 @@ def test_direct_path_without_seeds(make_daemon):
     d.cli("rm", "echo", check=True)
     d.assert_clean()
     assert seeds(d.spawner_pid) == []
+
+
+def namespaces(pid):
+    return {k: os.readlink("/proc/%d/ns/%s" % (pid, k))
+            for k in ("mnt", "ipc", "uts", "net", "pid", "user")}
+
+
+@pytest.mark.parametrize("env", [{}, {"HEARTH_NO_SEEDS": "1"}], ids=["seeds", "direct"])
+def test_each_instance_has_namespaces_of_its_own(make_daemon, env):
+    # A seed makes its instance's mount, IPC, UTS and network namespaces
+    # while it waits; the direct path makes them at the spawn. Either way no
+    # two instances share one, none is the host's or the spawner's, and only
+    # a network "host" function is in the host's network namespace.
+    d = make_daemon(env=env)
+    d.deploy_fixture("sleep", "a")
+    d.deploy_fixture("sleep", "b")
+    d.deploy_fixture("sleep", "c", "--network", "host")
+    for name in ("a", "b", "c"):
+        status, _, body = d.invoke(name, {"ms": 1})
+        assert status == 200, body
+    inits = [p for p in children_of(d.spawner_pid)
+             if 100000 <= os.stat("/proc/%d" % p).st_uid < 165536]
+    assert len(inits) == 3, inits
+    by_pid = {p: namespaces(p) for p in inits}
+    host, spawner = namespaces(os.getpid()), namespaces(d.spawner_pid)
+    for kind in ("mnt", "ipc", "uts", "pid", "user"):
+        mine = [ns[kind] for ns in by_pid.values()]
+        assert len(set(mine)) == 3, (kind, mine)
+        assert host[kind] not in mine and spawner[kind] not in mine, (kind, mine)
+    nets = [ns["net"] for ns in by_pid.values()]
+    assert len(set(nets)) == 3 and nets.count(host["net"]) == 1, (nets, host["net"])
+    for name in ("a", "b", "c"):
+        d.cli("rm", name, check=True)
+    d.assert_clean()

@@ -1,13 +1,17 @@
 /*
  * The spawner's control protocol (src/sandbox/proto.c): round trips, and a
  * decoder that refuses every malformed record without reading past it. Also
- * the rendering of a failed child step into the SPAWN_FAILED message.
+ * the rendering of a failed child step into the SPAWN_FAILED message, and the
+ * split of the root between the skeleton (once per spawner) and each spawn's
+ * own mounts (src/sandbox/mount.c).
  */
 #include <errno.h>
+#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -323,6 +327,120 @@ child_error_messages(void **state)
 	sandbox__plan_release(&plan);
 }
 
+/* The last entry for dst: a bind comes after the mkdir of its mount point. */
+static const struct sandbox__mount *
+find_dst(const struct sandbox__plan *p, const char *dst)
+{
+	const struct sandbox__mount *m = NULL;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->m[i].dst, dst) == 0)
+			m = &p->m[i];
+	return m;
+}
+
+/* Everything function-independent is in the skeleton, read-only, and nothing
+ * of a function is; a spawn's plan holds only the function's mounts. */
+static void
+skeleton_and_spawn_plans(void **state)
+{
+	static struct sandbox__rootfs rf;
+	static struct sandbox__plan skel, plan;
+	static const char *const points[] = { "var/task", "var/runtime", "tmp", "proc", "dev" };
+	const struct sandbox__mount *m;
+	struct err err = ERR_INIT;
+	size_t i;
+
+	(void)state;
+	rf.root_dir = (char *)"/state/root";
+	rf.etc_dir = (char *)"/state/etc";
+	rf.init_path = (char *)"/usr/lib/hearth/hearth-init";
+	rf.etc_ld_cache = true;
+	snprintf(rf.toplinks[0].name, sizeof(rf.toplinks[0].name), "bin");
+	snprintf(rf.toplinks[0].target, sizeof(rf.toplinks[0].target), "usr/bin");
+	snprintf(rf.toplinks[1].name, sizeof(rf.toplinks[1].name), "lib64");
+	rf.n_toplinks = 2;
+
+	assert_int_equal(sandbox__skeleton_plan_build(&skel, &rf), 0);
+	assert_string_equal(skel.root_dir, "/state/root");
+	/* Every mount point a spawn uses exists in the skeleton: the child
+	 * cannot create one on its read-only root. */
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		m = find_dst(&skel, points[i]);
+		assert_non_null(m);
+		assert_true(m->kind == SANDBOX__MNT_DIR || strcmp(points[i], "dev") == 0);
+	}
+	m = find_dst(&skel, "dev");
+	assert_int_equal(m->kind, SANDBOX__MNT_TMPFS);
+	m = find_dst(&skel, "bin");
+	assert_non_null(m);
+	assert_int_equal(m->kind, SANDBOX__MNT_SYMLINK);
+	assert_string_equal(m->src, "usr/bin");
+	/* A real top-level directory is bound like /usr. */
+	m = find_dst(&skel, "lib64");
+	assert_non_null(m);
+	assert_int_equal(m->kind, SANDBOX__MNT_BIND);
+	assert_string_equal(m->src, "/lib64");
+	assert_true(m->ro);
+	m = find_dst(&skel, "usr");
+	assert_non_null(m);
+	assert_true(m->ro && (m->flags & MS_NOSUID) && (m->flags & MS_NODEV));
+	m = find_dst(&skel, "etc");
+	assert_non_null(m);
+	assert_string_equal(m->src, "/state/etc");
+	assert_true(m->ro);
+	m = find_dst(&skel, "etc/ld.so.cache");
+	assert_non_null(m);
+	assert_true(m->ro && (m->flags & MS_NOEXEC));
+	assert_null(find_dst(&skel, "etc/localtime"));
+	m = find_dst(&skel, "init");
+	assert_non_null(m);
+	assert_true(m->ro && m->mkpoint_file);
+	m = find_dst(&skel, "dev/urandom");
+	assert_non_null(m);
+	assert_true((m->flags & MS_NOSUID) && (m->flags & MS_NOEXEC));
+	for (i = 0; i < skel.n; i++) {
+		m = &skel.m[i];
+		assert_true(m->step != SANDBOX__STEP_BIND_CODE &&
+			    m->step != SANDBOX__STEP_BIND_RUNTIME &&
+			    m->step != SANDBOX__STEP_MOUNT_TMP);
+		/* Read-only: every bind of a file or directory, and /dev. */
+		if (m->kind == SANDBOX__MNT_BIND && strncmp(m->dst, "dev/", 4) != 0)
+			assert_true(m->ro);
+		if (m->kind == SANDBOX__MNT_TMPFS)
+			assert_true(m->ro);
+	}
+	sandbox__plan_release(&skel);
+
+	assert_int_equal(sandbox__plan_build(&plan, &rf, "/code", "/rt", 4096, &err), 0);
+	assert_int_equal(plan.n, 3);
+	assert_int_equal(plan.m[0].step, SANDBOX__STEP_BIND_CODE);
+	assert_string_equal(plan.m[0].src, "/code");
+	assert_string_equal(plan.m[0].dst, "var/task");
+	assert_true(plan.m[0].ro && (plan.m[0].flags & MS_NOSUID) && (plan.m[0].flags & MS_NODEV));
+	assert_false(plan.m[0].mkpoint_dir || plan.m[0].mkpoint_file);
+	assert_int_equal(plan.m[1].step, SANDBOX__STEP_BIND_RUNTIME);
+	assert_string_equal(plan.m[1].src, "/rt");
+	assert_string_equal(plan.m[1].dst, "var/runtime");
+	assert_true(plan.m[1].ro);
+	assert_int_equal(plan.m[2].kind, SANDBOX__MNT_TMPFS);
+	assert_string_equal(plan.m[2].dst, "tmp");
+	assert_false(plan.m[2].ro);
+	assert_true((plan.m[2].flags & MS_NOSUID) && (plan.m[2].flags & MS_NODEV));
+	assert_string_equal(plan.m[2].data, "mode=1777,size=4096");
+	sandbox__plan_release(&plan);
+
+	/* Without a runtime, /var/runtime stays the skeleton's empty directory. */
+	assert_int_equal(sandbox__plan_build(&plan, &rf, "/code", NULL, 4096, &err), 0);
+	assert_int_equal(plan.n, 2);
+	assert_null(find_dst(&plan, "var/runtime"));
+	sandbox__plan_release(&plan);
+	assert_int_equal(sandbox__plan_build(&plan, &rf, "/code", "rt", 4096, &err), -EINVAL);
+	assert_string_equal(err.msg, "runtime_dir must be an absolute path");
+	sandbox__plan_release(&plan);
+}
+
 int
 main(void)
 {
@@ -333,6 +451,7 @@ main(void)
 		cmocka_unit_test(malformed_refused),
 		cmocka_unit_test(encode_over_cap),
 		cmocka_unit_test(child_error_messages),
+		cmocka_unit_test(skeleton_and_spawn_plans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

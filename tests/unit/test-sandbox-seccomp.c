@@ -3,7 +3,14 @@
  * a forked child loads the compiled program as a sandbox does and tries each
  * syscall the issue says must fail, with harmless arguments (so that a hole
  * in the filter shows up as a wrong return value, never as a reboot). The
- * child reports one result per probe over a pipe.
+ * child reports one result per probe over a pipe. The probes run under the
+ * policy and under the seeds' split of it (seed + tail, seccomp.c).
+ *
+ * Then, without the kernel, a small classic-BPF interpreter compares
+ * programs call by call: the split against the policy (the kernel takes the
+ * most restrictive answer of the filters loaded), and the binary-tree layout
+ * against libseccomp's linear one, over every syscall number of each ABI and
+ * a set of first arguments.
  */
 #include <errno.h>
 #include <sched.h>
@@ -18,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <cmocka.h>
 
@@ -89,14 +97,19 @@ static const struct probe allowed_probes[] = {
 /* Runs in the child: loads the filter, runs the probes, writes each one's
  * errno (0 on success) to fd as an int. */
 static void
-run_probes(const struct sandbox__seccomp *sc, const struct probe *p, size_t n, int fd)
+run_probes(const struct sandbox__seccomp *sc, bool split, const struct probe *p, size_t n,
+	   int fd)
 {
 	size_t i;
 	long r;
 	int e;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sc->prog, 0, 0) < 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(100);
+	if (split && (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sc->seed, 0, 0) < 0 ||
+		      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sc->tail, 0, 0) < 0))
+		_exit(100);
+	if (!split && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sc->prog, 0, 0) < 0)
 		_exit(100);
 	for (i = 0; i < n; i++) {
 		r = syscall(p[i].nr, p[i].a0, p[i].a1, p[i].a2, 0, 0, 0);
@@ -111,7 +124,7 @@ run_probes(const struct sandbox__seccomp *sc, const struct probe *p, size_t n, i
 }
 
 static void
-check(const struct probe *p, size_t n)
+check(const struct probe *p, size_t n, bool split)
 {
 	struct sandbox__seccomp sc;
 	struct err err = ERR_INIT;
@@ -126,7 +139,7 @@ check(const struct probe *p, size_t n)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		run_probes(&sc, p, n, fds[1]);
+		run_probes(&sc, split, p, n, fds[1]);
 	}
 	close(fds[1]);
 	for (i = 0; i < n; i++) {
@@ -150,14 +163,215 @@ static void
 test_denied(void **state)
 {
 	(void)state;
-	check(denied, ARRAY_SIZE(denied));
+	check(denied, ARRAY_SIZE(denied), false);
+	check(denied, ARRAY_SIZE(denied), true);
 }
 
 static void
 test_allowed(void **state)
 {
 	(void)state;
-	check(allowed_probes, ARRAY_SIZE(allowed_probes));
+	check(allowed_probes, ARRAY_SIZE(allowed_probes), false);
+	check(allowed_probes, ARRAY_SIZE(allowed_probes), true);
+}
+
+/* ---- classic BPF, as the kernel runs a seccomp filter ---- */
+
+#ifndef AUDIT_ARCH_X86_64
+#define AUDIT_ARCH_X86_64 0xc000003e
+#endif
+#ifndef AUDIT_ARCH_I386
+#define AUDIT_ARCH_I386 0x40000003
+#endif
+
+static uint32_t
+load32(const struct seccomp_data *d, uint32_t off)
+{
+	uint32_t v;
+
+	if (off + 4 > sizeof(*d) || off % 4)
+		fail_msg("filter reads seccomp_data at %u", off);
+	memcpy(&v, (const char *)d + off, 4);
+	return v;
+}
+
+/* Runs prog on d; fails the test on anything a seccomp filter may not do. */
+static uint32_t
+bpf_run(const struct sock_fprog *prog, const struct seccomp_data *d)
+{
+	uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
+	const struct sock_filter *f;
+	size_t pc = 0, steps = 0;
+
+	while (pc < prog->len) {
+		f = &prog->filter[pc++];
+		assert_true(++steps <= prog->len);	/* classic BPF only jumps forward */
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			a = load32(d, f->k);
+			break;
+		case BPF_LD | BPF_IMM:
+			a = f->k;
+			break;
+		case BPF_LDX | BPF_IMM:
+			x = f->k;
+			break;
+		case BPF_LD | BPF_MEM:
+			a = mem[f->k % BPF_MEMWORDS];
+			break;
+		case BPF_LDX | BPF_MEM:
+			x = mem[f->k % BPF_MEMWORDS];
+			break;
+		case BPF_ST:
+			mem[f->k % BPF_MEMWORDS] = a;
+			break;
+		case BPF_STX:
+			mem[f->k % BPF_MEMWORDS] = x;
+			break;
+		case BPF_MISC | BPF_TAX:
+			x = a;
+			break;
+		case BPF_MISC | BPF_TXA:
+			a = x;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= f->k;
+			break;
+		case BPF_ALU | BPF_OR | BPF_K:
+			a |= f->k;
+			break;
+		case BPF_ALU | BPF_AND | BPF_X:
+			a &= x;
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += f->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += a > f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += a >= f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += (a & f->k) ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_X:
+			pc += a == x ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_X:
+			pc += a > x ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_X:
+			pc += a >= x ? f->jt : f->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return f->k;
+		case BPF_RET | BPF_A:
+			return a;
+		default:
+			fail_msg("opcode 0x%x not emulated", f->code);
+		}
+	}
+	fail_msg("filter ran off its end");
+	return 0;
+}
+
+/* kernel/seccomp.c: seccomp_run_filters() runs the newest filter first and
+ * keeps a result only when an older one's action is strictly more
+ * restrictive (a lower value as s32). */
+static uint32_t
+bpf_run_pair(const struct sock_fprog *older, const struct sock_fprog *newer,
+	     const struct seccomp_data *d)
+{
+	uint32_t ret = bpf_run(newer, d), cur = bpf_run(older, d);
+
+	if ((int32_t)(cur & SECCOMP_RET_ACTION_FULL) < (int32_t)(ret & SECCOMP_RET_ACTION_FULL))
+		ret = cur;
+	return ret;
+}
+
+/* Every syscall number of the native ABI, x32's and i386's, and numbers past
+ * the end, each with first arguments that exercise the argument rules
+ * (clone's namespace flags, personality values, the high half of 64 bits). */
+static void
+compare(const struct sock_fprog *a1, const struct sock_fprog *a2,
+	const struct sock_fprog *b, const char *what)
+{
+	static const uint64_t arg0[] = {
+		0, 1, SIGCHLD, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD,
+		CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+		CLONE_NEWNET, CLONE_NEWCGROUP, 0x80 /* CLONE_NEWTIME */,
+		CLONE_NEWNET | SIGCHLD, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID,
+		0x0008, 0x20000, 0x20008, 0x0400000, 0xffffffff, 0x100000000ull,
+		0x100000000ull | CLONE_NEWUSER, ~0ull,
+	};
+	static const struct {
+		uint32_t arch;
+		int base, n;
+	} abis[] = {
+		{ AUDIT_ARCH_X86_64, 0, 1024 },
+		{ AUDIT_ARCH_X86_64, 0x40000000, 600 },	/* x32 */
+		{ AUDIT_ARCH_I386, 0, 600 },
+		{ 0x12345678, 0, 4 },
+	};
+	struct seccomp_data d;
+	uint32_t want, got;
+	size_t i, j;
+	int k;
+
+	for (i = 0; i < ARRAY_SIZE(abis); i++) {
+		for (k = 0; k < abis[i].n; k++) {
+			for (j = 0; j < ARRAY_SIZE(arg0); j++) {
+				memset(&d, 0, sizeof(d));
+				d.arch = abis[i].arch;
+				d.nr = abis[i].base + k;
+				d.args[0] = arg0[j];
+				want = bpf_run(b, &d);
+				got = a2 ? bpf_run_pair(a1, a2, &d) : bpf_run(a1, &d);
+				if (got != want)
+					fail_msg("%s: arch 0x%x nr %d arg0 0x%llx: 0x%x, policy "
+						 "0x%x", what, d.arch, d.nr,
+						 (unsigned long long)d.args[0], got, want);
+			}
+		}
+	}
+}
+
+/* The seeds' split decides every call as the policy does; so does the
+ * binary-tree layout against libseccomp's linear list. */
+static void
+test_split_and_tree_are_the_policy(void **state)
+{
+	struct sandbox__seccomp sc;
+	struct sock_fprog linear;
+	struct err err = ERR_INIT;
+	struct seccomp_data d;
+
+	(void)state;
+	assert_int_equal(sandbox__seccomp_build(&sc, &err), 0);
+	assert_int_equal(sandbox__seccomp_build_one(&linear, 0, false, &err), 0);
+	compare(&sc.seed, &sc.tail, &sc.prog, "seed + tail");
+	compare(&sc.prog, NULL, &linear, "binary tree");
+	/* The tail is small: it is what each child still loads. */
+	assert_true(sc.tail.len < 64);
+	/* And the seed does allow what set-up needs (else the split would be
+	 * pointless and the comparison above vacuous for them). */
+	memset(&d, 0, sizeof(d));
+	d.arch = AUDIT_ARCH_X86_64;
+	d.nr = SYS_mount;
+	assert_int_equal(bpf_run(&sc.seed, &d), SECCOMP_RET_ALLOW);
+	assert_int_equal(bpf_run(&sc.prog, &d) & SECCOMP_RET_ACTION_FULL, SECCOMP_RET_ERRNO);
+	d.nr = SYS_clone;
+	d.args[0] = CLONE_NEWPID;
+	assert_int_equal(bpf_run(&sc.seed, &d), SECCOMP_RET_ALLOW);
+	d.nr = SYS_getpid;
+	assert_int_equal(bpf_run(&sc.tail, &d), SECCOMP_RET_ALLOW);
+	assert_int_equal(sandbox__seccomp_build_one(&linear, 7, false, &err), -EINVAL);
+	free(linear.filter);
+	sandbox__seccomp_release(&sc);
 }
 
 /* fork() (clone without namespace flags) and exec work under the filter. */
@@ -234,6 +448,7 @@ main(void)
 		cmocka_unit_test(test_denied),
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_fork_and_exec),
+		cmocka_unit_test(test_split_and_tree_are_the_policy),
 #if defined(__x86_64__)
 		cmocka_unit_test(test_other_abi_killed),
 #endif
