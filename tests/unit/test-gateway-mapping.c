@@ -1,6 +1,8 @@
 /* Unit tests for src/gateway/mapping.c: route keys, the payload format 2.0 event, the
  * response mapping and CORS headers, each from a table. The http module's request helpers
- * and router are compiled in (only the gateway and lib archives are linked). */
+ * and router are compiled in (only the gateway and lib archives are linked), and so is
+ * mapping.c itself, with the jansson-built event it replaced (gateway-event-ref.h) to
+ * compare its serialiser with. */
 #include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
@@ -13,7 +15,8 @@
 
 #include "../../src/http/request.c"
 #include "../../src/http/router.c"
-#include "gateway/gateway.h"
+#include "../../src/gateway/mapping.c"
+#include "gateway-event-ref.h"
 
 /* ---- route keys ---- */
 
@@ -214,6 +217,156 @@ test_event(void **state)
 	}
 }
 
+/* ---- the serialiser against the jansson-built reference ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t
+next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* Random bytes, mostly printable, some control characters, invalid UTF-8, valid
+ * multi-byte sequences, escapes and separators. */
+static void
+random_text(struct buf *arena, size_t max)
+{
+	static const char *const bits[] = {
+		"a", "Z", "0", " ", "\"", "\\", "/", ";", ",", "=", "&", "%", "%41", "%e2%82%ac",
+		"%zz", "%00", "\t", "\x01", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff",
+		"\xc3", "\xed\xa0\x80", "\0",
+	};
+	size_t n = next_rand() % (max + 1), i;
+
+	for (i = 0; i < n; i++) {
+		const char *b = bits[next_rand() % ARRAY_SIZE(bits)];
+
+		buf_add(arena, b, *b ? strlen(b) : 1);
+	}
+}
+
+struct rand_req {
+	struct http_request req;
+	struct http_header hs[400];
+	struct http_params params;
+	struct buf arena;	/* never reallocated after the slices are taken */
+	size_t off[2 * 400 + 16][2];
+};
+
+static void
+check_same(const struct gateway_event_in *in, const char *what)
+{
+	struct buf mine = BUF_INIT, ref = BUF_INIT;
+
+	gateway_event_build(in, &mine);
+	ref_event_build(in, &ref);
+	if (mine.len != ref.len || memcmp(mine.ptr, ref.ptr, mine.len) != 0)
+		fail_msg("%s: event differs from jansson's\n mine: %.*s\n  ref: %.*s", what,
+			 (int)MIN(mine.len, 2000), mine.ptr, (int)MIN(ref.len, 2000), ref.ptr);
+	assert_int_equal(jscan_check(mine.ptr, mine.len, NULL, NULL), 0);
+	buf_release(&mine);
+	buf_release(&ref);
+}
+
+static void
+test_event_vs_reference(void **state)
+{
+	static const char *const names[] = {
+		"Host", "host", "User-Agent", "Content-Type", "Cookie", "cookie", "X-Multi",
+		"x-MULTI", "Accept", "Authorization", "X-\xc3\xa9", "X-A", "x-b",
+	};
+	static const char *const types[] = {
+		"application/json", "text/plain; charset=utf-8", "application/octet-stream",
+		"image/png", "application/vnd.api+json",
+	};
+	static struct rand_req r;
+	size_t iter, i, nh, k, cut;
+
+	(void)state;
+	for (iter = 0; iter < 3000; iter++) {
+		struct gateway_event_in in = { 0 };
+		struct buf a = BUF_INIT;
+		/* Pieces go into a, then slices are taken once a stops moving. */
+		size_t n = 0;
+		char what[32];
+
+		memset(&r.req, 0, sizeof(r.req));
+		buf_init(&r.req.body);
+		/* Every 100th request has hundreds of headers (the grouping's slow path) or a
+		 * huge one. */
+		nh = iter % 100 == 7 ? 300 + next_rand() % 100 : next_rand() % 12;
+		r.off[n][0] = a.len;
+		random_text(&a, 6);
+		buf_adds(&a, "/p");
+		r.off[n++][1] = a.len;		/* path */
+		r.off[n][0] = a.len;
+		random_text(&a, 12);
+		r.off[n++][1] = a.len;		/* query */
+		for (i = 0; i < nh; i++) {
+			r.off[n][0] = a.len;
+			if (next_rand() % 8 == 0)
+				random_text(&a, 3);
+			else if (nh > 100)
+				buf_addf(&a, "X-H%u", next_rand() % 150);
+			else
+				buf_adds(&a, names[next_rand() % ARRAY_SIZE(names)]);
+			r.off[n++][1] = a.len;
+			r.off[n][0] = a.len;
+			if (iter % 100 == 42 && i == 0)
+				for (k = 0; k < 2000; k++)
+					buf_adds(&a, "big,");
+			random_text(&a, 8);
+			r.off[n++][1] = a.len;
+		}
+		r.off[n][0] = a.len;
+		random_text(&a, 4);
+		r.off[n++][1] = a.len;		/* a path parameter */
+		for (i = 0; i < n; i++)
+			assert_true(r.off[i][1] <= a.len);
+		r.req.method_name = str_cstr(next_rand() % 2 ? "GET" : "POST");
+		r.req.path = str_from(a.ptr + r.off[0][0], r.off[0][1] - r.off[0][0]);
+		r.req.query = next_rand() % 4 ? str_from(a.ptr + r.off[1][0],
+							   r.off[1][1] - r.off[1][0]) : STR_NULL;
+		r.req.http_minor = (int)(next_rand() % 2);
+		snprintf(r.req.peer_ip, sizeof(r.req.peer_ip), "127.0.0.%u", next_rand() % 256);
+		for (i = 0; i < nh; i++) {
+			r.hs[i].name = str_from(a.ptr + r.off[2 + 2 * i][0],
+						r.off[2 + 2 * i][1] - r.off[2 + 2 * i][0]);
+			r.hs[i].value = str_from(a.ptr + r.off[3 + 2 * i][0],
+						 r.off[3 + 2 * i][1] - r.off[3 + 2 * i][0]);
+			if (str_caseeqs(r.hs[i].name, "content-type"))
+				r.hs[i].value = str_cstr(types[next_rand() % ARRAY_SIZE(types)]);
+		}
+		r.req.headers = r.hs;
+		r.req.nheaders = nh;
+		r.params.n = next_rand() % 3;
+		for (i = 0; i < r.params.n; i++) {
+			r.params.name[i] = str_cstr(i == 2 ? "name" : next_rand() % 2 ? "name" : "id");
+			r.params.value[i] = str_from(a.ptr + r.off[n - 1][0],
+						     r.off[n - 1][1] - r.off[n - 1][0]);
+		}
+		if (next_rand() % 2) {
+			cut = next_rand() % 64;
+			for (i = 0; i < cut; i++)
+				buf_addch(&r.req.body, next_rand() % 3 ? (char)('a' + next_rand() % 26) :
+					  (char)(next_rand() % 256));
+		}
+		in.req = &r.req;
+		in.route_key = next_rand() % 2 ? "GET /p/{name}" : "$default";
+		in.params = &r.params;
+		in.request_id = "5f0c6a5e-0000-4000-8000-000000000000";
+		in.now_ms = 1583348638390ull + (uint64_t)next_rand() * 1000;
+		snprintf(what, sizeof(what), "request %zu", iter);
+		check_same(&in, what);
+		buf_release(&a);
+		buf_release(&r.req.body);
+	}
+}
+
 /* ---- the response ---- */
 
 static void
@@ -402,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_event),
 		cmocka_unit_test(test_response),      cmocka_unit_test(test_body_is_text),
 		cmocka_unit_test(test_cors),	      cmocka_unit_test(test_token_hash),
+		cmocka_unit_test(test_event_vs_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
