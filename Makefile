@@ -152,12 +152,14 @@ FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -I$(LLHTTP_INC) -g -O1 \
 FUZZ_LIB := src/lib/buf.c src/lib/err.c
 FUZZ_SRC_relay := src/lib/relay.c
 FUZZ_SRC_router := src/http/router.c
+FUZZ_SRC_jscan := src/lib/jscan.c src/lib/utf8.c
+FUZZ_LIBS_jscan := -ljansson
 FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZERS))
 	$(Q)for f in $(FUZZERS); do \
