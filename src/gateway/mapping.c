@@ -501,13 +501,18 @@ gateway_event_build(const struct gateway_event_in *in, struct buf *out)
 	const struct str *ct = http_header_get(req, "content-type");
 	struct str domain = host && host->len ? *host : STR_LIT("localhost");
 	const char *dot;
-	char when[40];
+	/* The last second's text is kept: under load many events share it. */
+	static _Thread_local char when[40];
+	static _Thread_local time_t when_secs = -1;
 	time_t secs = (time_t)(in->now_ms / 1000);
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
-	/* API Gateway's CLF-style time; the C locale's month names are English. */
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	if (secs != when_secs) {
+		gmtime_r(&secs, &tm);
+		/* API Gateway's CLF-style time; the C locale's month names are English. */
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		when_secs = secs;
+	}
 	/* The domain's port is not part of its name. */
 	dot = memchr(domain.ptr, ':', domain.len);
 	if (dot && domain.ptr[0] != '[')
@@ -690,19 +695,193 @@ map_object(json_t *o, struct gateway_response *r, struct hoff **offs, size_t *ca
 	return 0;
 }
 
-/* Whether the object text has a member named name at its top level. */
+/*
+ * The answer read straight from its text (checked by jscan_check()), without a jansson
+ * tree, for what functions send nearly always: statusCode, headers of strings, numbers or
+ * booleans, cookies, a string body. It follows map_object() rule for rule (the unit tests
+ * compare the two on random answers), including jansson's handling of a key given twice:
+ * the last value, at the first one's place.
+ */
+enum fast {
+	FAST_DONE = 0,		/* mapped */
+	FAST_NOT_RESPONSE = 1,	/* no statusCode: a plain JSON value */
+	FAST_NEEDS_TREE = 2,	/* a body that is neither a string nor null: map_object() */
+};
+
+/* A checked integer's value, as jansson reads it (it fits a long long). */
+static long long
+int_value(struct str text)
+{
+	char n[32];
+
+	snprintf(n, sizeof(n), "%.*s", (int)MIN(text.len, sizeof(n) - 1), text.ptr);
+	return strtoll(n, NULL, 10);
+}
+
+static double
+real_value(struct str text)
+{
+	char *n = str_dup(text);
+	double v = strtod(n, NULL);
+
+	free(n);
+	return v;
+}
+
+/* A header value as header_value() writes it; false for null, objects and arrays. */
 static bool
-has_member(struct str object, const char *name)
+fast_header_value(const struct jscan_member *m, struct buf *out)
+{
+	switch (m->type) {
+	case JSCAN_STRING:
+		jscan_unescape(str_from(m->value.ptr + 1, m->value.len - 2), out);
+		return true;
+	case JSCAN_INTEGER:
+		buf_addf(out, "%lld", int_value(m->value));
+		return true;
+	case JSCAN_REAL:
+		buf_addf(out, "%g", real_value(m->value));
+		return true;
+	case JSCAN_TRUE:
+		buf_adds(out, "true");
+		return true;
+	case JSCAN_FALSE:
+		buf_adds(out, "false");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+fast_headers(struct str object, struct gateway_response *r, struct hoff **offs, size_t *cap,
+	     struct err *err)
 {
 	struct jscan_iter it;
-	struct jscan_member m;
+	struct jscan_member m, *ms = NULL;
+	struct kv *items = NULL;
+	struct buf keys = BUF_INIT, val = BUF_INIT;
+	size_t n = 0, mcap = 0, i, last;
+	int ret = 0;
 
 	jscan_iter_init(&it, object);
 	while (jscan_next(&it, &m)) {
-		if (jscan_str_eq(m.key, name))
-			return true;
+		if (n == mcap) {
+			mcap = mcap ? 2 * mcap : 16;
+			ms = xrealloc(ms, mcap * sizeof(*ms));
+			items = xrealloc(items, mcap * sizeof(*items));
+		}
+		ms[n] = m;
+		items[n].key = keys.len;
+		jscan_unescape(m.key, &keys);
+		items[n].key_len = keys.len - items[n].key;
+		buf_addch(&keys, '\0');
+		n++;
 	}
-	return false;
+	group(items, n, keys.ptr);
+	for (i = 0; i < n && ret == 0; i++) {
+		const char *k = keys.ptr + items[i].key;
+
+		if (!items[i].first)
+			continue;
+		for (last = i; items[last].next != SIZE_MAX; last = items[last].next)
+			;
+		buf_reset(&val);
+		if (!fast_header_value(&ms[last], &val) || !token_ok(k))
+			ret = err_setmsg(err, EBADMSG, "header '%.64s' has a bad name or value", k);
+		else
+			add_header(r, offs, cap, k, val.ptr);
+	}
+	free(ms);
+	free(items);
+	buf_release(&keys);
+	buf_release(&val);
+	return ret;
+}
+
+static int
+map_fast(struct str payload, struct gateway_response *r, struct hoff **offs, size_t *cap,
+	 struct err *err)
+{
+	struct jscan_member m, sc = { 0 }, h = { 0 }, cookies = { 0 }, body = { 0 }, b64 = { 0 };
+	struct jscan_iter it;
+	struct buf v = BUF_INIT;
+	char *end;
+	long n;
+	int ret = 0;
+
+	jscan_iter_init(&it, payload);
+	while (jscan_next(&it, &m)) {
+		if (jscan_str_eq(m.key, "statusCode"))
+			sc = m;
+		else if (jscan_str_eq(m.key, "headers"))
+			h = m;
+		else if (jscan_str_eq(m.key, "cookies"))
+			cookies = m;
+		else if (jscan_str_eq(m.key, "body"))
+			body = m;
+		else if (jscan_str_eq(m.key, "isBase64Encoded"))
+			b64 = m;
+	}
+	if (sc.type == JSCAN_NONE)
+		return FAST_NOT_RESPONSE;
+	if (body.type != JSCAN_NONE && body.type != JSCAN_STRING && body.type != JSCAN_NULL)
+		return FAST_NEEDS_TREE;
+	if (sc.type == JSCAN_INTEGER) {
+		long long code = int_value(sc.value);
+
+		r->status = code < 100 || code > 599 ? 0 : (int)code;
+	} else if (sc.type == JSCAN_STRING) {
+		jscan_unescape(str_from(sc.value.ptr + 1, sc.value.len - 2), &v);
+		n = strtol(v.ptr, &end, 10);
+		r->status = *end || n < 100 || n > 599 ? 0 : (int)n;
+	}
+	if (r->status == 0) {
+		ret = err_setmsg(err, EBADMSG, "statusCode must be a number from 100 to 599");
+		goto out;
+	}
+	if (h.type != JSCAN_NONE && h.type != JSCAN_NULL && h.type != JSCAN_OBJECT) {
+		ret = err_setmsg(err, EBADMSG, "headers must be an object of strings");
+		goto out;
+	}
+	if (h.type == JSCAN_OBJECT && (ret = fast_headers(h.value, r, offs, cap, err)) < 0)
+		goto out;
+	if (cookies.type != JSCAN_NONE && cookies.type != JSCAN_NULL &&
+	    cookies.type != JSCAN_ARRAY) {
+		ret = err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+		goto out;
+	}
+	if (cookies.type == JSCAN_ARRAY) {
+		jscan_iter_init(&it, cookies.value);
+		while (jscan_next(&it, &m)) {
+			if (m.type != JSCAN_STRING) {
+				ret = err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+				goto out;
+			}
+			buf_reset(&v);
+			jscan_unescape(str_from(m.value.ptr + 1, m.value.len - 2), &v);
+			add_header(r, offs, cap, "Set-Cookie", v.ptr);
+		}
+	}
+	if (b64.type != JSCAN_NONE && b64.type != JSCAN_NULL && b64.type != JSCAN_TRUE &&
+	    b64.type != JSCAN_FALSE) {
+		ret = err_setmsg(err, EBADMSG, "isBase64Encoded must be true or false");
+		goto out;
+	}
+	if (body.type != JSCAN_STRING)
+		goto out;
+	if (b64.type != JSCAN_TRUE) {
+		jscan_unescape(str_from(body.value.ptr + 1, body.value.len - 2), &r->body);
+		goto out;
+	}
+	buf_reset(&v);
+	jscan_unescape(str_from(body.value.ptr + 1, body.value.len - 2), &v);
+	if (b64_decode(v.ptr, v.len, &r->body) < 0)
+		ret = err_setmsg(err, EBADMSG, "body is not valid base64 although isBase64Encoded "
+				 "is true");
+out:
+	buf_release(&v);
+	return ret;
 }
 
 int
@@ -718,12 +897,13 @@ gateway_response_map(struct str payload, struct gateway_response *out, struct er
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->body);
 	buf_init(&out->strings);
-	/* Checked without a tree: most answers (a plain JSON value) need no more, and an
-	 * answer with statusCode is read with jansson below. */
+	/* Checked and read without a tree; only an answer whose body is neither a string
+	 * nor null goes through jansson (the body is sent as its JSON text). */
 	if (jscan_check(payload.ptr, payload.len, &type, &jerr) < 0)
 		return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s at byte %zu",
 				  jerr.msg, jerr.offset);
-	if (type == JSCAN_OBJECT && has_member(payload, "statusCode")) {
+	r = type == JSCAN_OBJECT ? map_fast(payload, out, &offs, &cap, err) : FAST_NOT_RESPONSE;
+	if (r == FAST_NEEDS_TREE) {
 		json_error_t jerr2;
 
 		/* Cannot fail after jscan_check() (the tests hold the two to the same texts),
@@ -734,7 +914,8 @@ gateway_response_map(struct str payload, struct gateway_response *out, struct er
 					  jerr2.text);
 		r = map_object(j, out, &offs, &cap, err);
 		json_decref(j);
-	} else {
+	} else if (r == FAST_NOT_RESPONSE) {
+		r = 0;
 		out->status = 200;
 		add_header(out, &offs, &cap, "Content-Type", "application/json");
 		buf_add(&out->body, payload.ptr, payload.len);

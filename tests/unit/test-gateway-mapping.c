@@ -435,6 +435,151 @@ test_response(void **state)
 	}
 }
 
+/* The mapping as it was, all through jansson: the reference for map_fast(). */
+static int
+map_with_jansson(struct str payload, struct gateway_response *out, struct err *err)
+{
+	struct hoff *offs = NULL;
+	size_t cap = 0, i;
+	json_t *j;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->body);
+	buf_init(&out->strings);
+	j = json_loadb(payload.ptr, payload.len, JSON_DECODE_ANY, NULL);
+	if (!j)
+		return err_setmsg(err, EBADMSG, "not JSON");
+	if (json_is_object(j) && json_object_get(j, "statusCode")) {
+		r = map_object(j, out, &offs, &cap, err);
+	} else {
+		out->status = 200;
+		add_header(out, &offs, &cap, "Content-Type", "application/json");
+		buf_add(&out->body, payload.ptr, payload.len);
+	}
+	json_decref(j);
+	if (r < 0) {
+		free(offs);
+		out->nheaders = 0;
+		return r;
+	}
+	out->headers = xcalloc(out->nheaders ? out->nheaders : 1, sizeof(*out->headers));
+	for (i = 0; i < out->nheaders; i++) {
+		out->headers[i].name = str_cstr(out->strings.ptr + offs[i].name);
+		out->headers[i].value = str_cstr(out->strings.ptr + offs[i].value);
+	}
+	free(offs);
+	return 0;
+}
+
+/* Random answers built from pieces (and some cut or bent): the tree-less mapping and
+ * the jansson one must agree on accept/refuse, status, headers in order and body. */
+static void
+test_response_vs_jansson(void **state)
+{
+	static const char *const codes[] = {
+		"200", "404", "\"201\"", "\" 302\"", "\"+500\"", "99", "600", "200.0", "null", "\"x\"",
+		"-0", "\"\\u0032\\u0030\\u0034\"", "9223372036854775807", "[200]", "\"200x\"",
+		"\"404 \"",
+	};
+	static const char *const values[] = {
+		"\"v\"", "5", "-1.5e3", "true", "false", "null", "{}", "[]", "\"a\\\"b\\u00e9\"",
+		"\"\\ud83d\\ude00\"", "0.1", "1e300",
+	};
+	static const char *const names[] = {
+		"x-a", "X-A", "content-type", "bad name", "x\\u0041", "x-\\u00e9", "", "x-b",
+	};
+	static const char *const bodies[] = {
+		"\"hi\"", "\"AAH/\"", "\"@@@\"", "null", "{\"a\":1}", "[1, 2]", "5", "\"\"",
+		"\"line\\nbreak \\u00e9\"", "\"SGVsbG8=\"", "\"SGVsbG8\"",
+	};
+	static const char *const b64s[] = { "true", "false", "null", "\"yes\"", "1" };
+	struct buf a = BUF_INIT;
+	size_t iter, i, n, nkeys;
+
+	(void)state;
+	for (iter = 0; iter < 20000; iter++) {
+		struct gateway_response fast, slow;
+		struct err e1 = ERR_INIT, e2 = ERR_INIT;
+		int r1, r2;
+
+		buf_reset(&a);
+		buf_addch(&a, '{');
+		nkeys = 1 + next_rand() % 6;
+		for (i = 0; i < nkeys; i++) {
+			if (i)
+				buf_addch(&a, ',');
+			switch (next_rand() % 7) {
+			case 0:
+			case 1:
+				buf_addf(&a, "\"statusCode\":%s", codes[next_rand() % ARRAY_SIZE(codes)]);
+				break;
+			case 2:
+				if (next_rand() % 8 == 0) {	/* not an object */
+					buf_addf(&a, "\"headers\":%s",
+						 values[next_rand() % ARRAY_SIZE(values)]);
+					break;
+				}
+				buf_adds(&a, "\"headers\":{");
+				for (n = next_rand() % 5; n > 0; n--)
+					buf_addf(&a, "\"%s\":%s%s", names[next_rand() % ARRAY_SIZE(names)],
+						 values[next_rand() % ARRAY_SIZE(values)], n > 1 ? "," : "");
+				buf_addch(&a, '}');
+				break;
+			case 3:
+				buf_adds(&a, "\"cookies\":");
+				if (next_rand() % 6 == 0) {
+					buf_adds(&a, values[next_rand() % ARRAY_SIZE(values)]);
+					break;
+				}
+				buf_addch(&a, '[');
+				for (n = next_rand() % 4; n > 0; n--)
+					buf_addf(&a, "%s%s", next_rand() % 5 ? "\"k=v; Path=/\"" :
+						 values[next_rand() % ARRAY_SIZE(values)], n > 1 ? "," : "");
+				buf_addch(&a, ']');
+				break;
+			case 4:
+				buf_addf(&a, "\"body\":%s", bodies[next_rand() % ARRAY_SIZE(bodies)]);
+				break;
+			case 5:
+				buf_addf(&a, "\"isBase64Encoded\":%s", b64s[next_rand() % ARRAY_SIZE(b64s)]);
+				break;
+			default:
+				buf_addf(&a, "\"other\":%s", values[next_rand() % ARRAY_SIZE(values)]);
+				break;
+			}
+		}
+		buf_addch(&a, '}');
+		/* Now and then not JSON, or not an object. */
+		if (next_rand() % 20 == 0)
+			buf_setlen(&a, next_rand() % a.len);
+		else if (next_rand() % 20 == 0) {
+			buf_reset(&a);
+			buf_adds(&a, values[next_rand() % ARRAY_SIZE(values)]);
+		}
+		r1 = gateway_response_map(str_from(a.ptr, a.len), &fast, &e1);
+		r2 = map_with_jansson(str_from(a.ptr, a.len), &slow, &e2);
+		if ((r1 == 0) != (r2 == 0))
+			fail_msg("'%s': tree-less %s (%s), jansson %s (%s)", a.ptr, r1 ? "refuses" :
+				 "accepts", e1.msg, r2 ? "refuses" : "accepts", e2.msg);
+		if (r1 == 0) {
+			if (fast.status != slow.status || fast.nheaders != slow.nheaders ||
+			    fast.body.len != slow.body.len ||
+			    memcmp(fast.body.ptr, slow.body.ptr, fast.body.len) != 0)
+				fail_msg("'%s': status %d/%d, %zu/%zu headers, body '%s'/'%s'", a.ptr,
+					 fast.status, slow.status, fast.nheaders, slow.nheaders,
+					 fast.body.ptr, slow.body.ptr);
+			for (i = 0; i < fast.nheaders; i++)
+				if (!str_eq(fast.headers[i].name, slow.headers[i].name) ||
+				    !str_eq(fast.headers[i].value, slow.headers[i].value))
+					fail_msg("'%s': header %zu differs", a.ptr, i);
+		}
+		gateway_response_release(&fast);
+		gateway_response_release(&slow);
+	}
+	buf_release(&a);
+}
+
 /* ---- binary detection ---- */
 
 static void
@@ -556,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_response),      cmocka_unit_test(test_body_is_text),
 		cmocka_unit_test(test_cors),	      cmocka_unit_test(test_token_hash),
 		cmocka_unit_test(test_event_vs_reference),
+		cmocka_unit_test(test_response_vs_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
