@@ -143,6 +143,14 @@ $(BUILD)/bench/trace-replay: bench/trace-replay.c $(call modlib,pool) $(call mod
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(call modlib,pool) $(call modlib,lib) -lm
 
+$(BUILD)/bench/gateway-bench: bench/gateway-bench.c $(call modlib,gateway) $(call modlib,http) \
+		$(call modlib,lib) $(LLHTTP_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call LINK_GROUP,$(call modlib,gateway) $(call modlib,http) $(call modlib,lib)) \
+		$(LLHTTP_OBJ) $(DAEMON_LIBS)
+
 # Fuzzing (clang's libFuzzer): one driver per parser of untrusted bytes.
 # `make fuzz` runs each for FUZZ_SECONDS on its corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15

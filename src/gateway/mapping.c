@@ -220,11 +220,19 @@ trim(struct str s)
 static void
 add_clean(struct buf *out, struct str s)
 {
-	const unsigned char *p = (const unsigned char *)s.ptr;
-	size_t n = s.len, len;
+	const unsigned char *p = (const unsigned char *)s.ptr, *end = p + s.len, *run;
+	size_t len;
 
-	while (n > 0) {
-		len = *p ? utf8_seq_len(p, n) : 0;
+	buf_grow(out, s.len);
+	while (p < end) {
+		/* ASCII without NUL, the usual case, goes in runs. */
+		run = p;
+		while (p < end && *p && *p < 0x80)
+			p++;
+		buf_add(out, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		len = *p ? utf8_seq_len(p, (size_t)(end - p)) : 0;
 		if (len == 0) {
 			buf_add(out, "\xef\xbf\xbd", 3);
 			len = 1;
@@ -232,7 +240,6 @@ add_clean(struct buf *out, struct str s)
 			buf_add(out, p, len);
 		}
 		p += len;
-		n -= len;
 	}
 }
 
@@ -388,8 +395,10 @@ add_headers(struct buf *out, const struct http_request *req)
 		}
 		items[n].key = arena.len;
 		items[n].key_len = hd->name.len;
+		buf_grow(&arena, hd->name.len);
 		for (j = 0; j < hd->name.len; j++)
-			buf_addch(&arena, (char)tolower((unsigned char)hd->name.ptr[j]));
+			arena.ptr[arena.len + j] = (char)tolower((unsigned char)hd->name.ptr[j]);
+		buf_setlen(&arena, arena.len + hd->name.len);
 		if (!utf8_valid(arena.ptr + items[n].key, hd->name.len)) {
 			buf_setlen(&arena, items[n].key);
 			continue;
@@ -891,6 +900,7 @@ gateway_response_map(struct str payload, struct gateway_response *out, struct er
 	size_t cap = 0, i;
 	struct jscan_error jerr;
 	enum jscan_type type;
+	bool response;
 	json_t *j;
 	int r = 0;
 
@@ -899,10 +909,10 @@ gateway_response_map(struct str payload, struct gateway_response *out, struct er
 	buf_init(&out->strings);
 	/* Checked and read without a tree; only an answer whose body is neither a string
 	 * nor null goes through jansson (the body is sent as its JSON text). */
-	if (jscan_check(payload.ptr, payload.len, &type, &jerr) < 0)
+	if (jscan_check_find(payload.ptr, payload.len, "statusCode", &response, &type, &jerr) < 0)
 		return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s at byte %zu",
 				  jerr.msg, jerr.offset);
-	r = type == JSCAN_OBJECT ? map_fast(payload, out, &offs, &cap, err) : FAST_NOT_RESPONSE;
+	r = response ? map_fast(payload, out, &offs, &cap, err) : FAST_NOT_RESPONSE;
 	if (r == FAST_NEEDS_TREE) {
 		json_error_t jerr2;
 

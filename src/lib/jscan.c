@@ -58,6 +58,13 @@ hex4(const unsigned char *p)
 	return v;
 }
 
+/* Bytes a string may hold as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+	[0x20 ... 0x21] = 1,	/* '"' is 0x22 */
+	[0x23 ... 0x5b] = 1,	/* '\\' is 0x5c */
+	[0x5d ... 0x7f] = 1,
+};
+
 /* s->p is just past the opening quote; on success just past the closing one. */
 static int
 scan_string(struct scan *s)
@@ -67,8 +74,10 @@ scan_string(struct scan *s)
 
 	for (;;) {
 		/* The plain run first: most strings have no escape at all. */
-		while (s->p < s->end && *s->p >= 0x20 && *s->p < 0x80 && *s->p != '"' &&
-		       *s->p != '\\')
+		while (s->end - s->p >= 4 && plain[s->p[0]] && plain[s->p[1]] && plain[s->p[2]] &&
+		       plain[s->p[3]])
+			s->p += 4;
+		while (s->p < s->end && plain[*s->p])
 			s->p++;
 		if (s->p == s->end)
 			return fail(s, "premature end of input in a string");
@@ -224,14 +233,24 @@ scan_word(struct scan *s, enum jscan_type *type)
 int
 jscan_check(const char *text, size_t len, enum jscan_type *type, struct jscan_error *e)
 {
+	return jscan_check_find(text, len, NULL, NULL, type, e);
+}
+
+int
+jscan_check_find(const char *text, size_t len, const char *find, bool *found,
+		 enum jscan_type *type, struct jscan_error *e)
+{
 	/* The open containers, innermost last: '{' or '['. */
 	unsigned char stack[JSCAN_MAX_DEPTH];
 	struct scan s = { (const unsigned char *)text, (const unsigned char *)text + len,
 			  (const unsigned char *)text, e };
 	enum jscan_type t = JSCAN_NONE, top = JSCAN_NONE;
+	const unsigned char *k;
 	size_t depth = 0;
 	int r;
 
+	if (found)
+		*found = false;
 	if (!text)
 		return fail(&s, "no text");
 	skip_ws(&s);
@@ -308,10 +327,13 @@ next:
 key:
 	if (s.p == s.end || *s.p != '"')
 		return fail(&s, "string key expected");
-	s.p++;
+	k = ++s.p;
 	r = scan_string(&s);
 	if (r < 0)
 		return r;
+	if (find && depth == 1 && !*found &&
+	    jscan_str_eq(str_from((const char *)k, (size_t)(s.p - 1 - k)), find))
+		*found = true;
 	skip_ws(&s);
 	if (s.p == s.end || *s.p != ':')
 		return fail(&s, "':' expected");

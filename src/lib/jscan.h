@@ -45,6 +45,11 @@ struct jscan_error {
  * with *e filled (may be NULL) otherwise. *type (may be NULL) gets the top value's type. */
 int jscan_check(const char *text, size_t len, enum jscan_type *type, struct jscan_error *e);
 
+/* jscan_check(), and *found tells whether the top value is an object with a member named
+ * find (its key decoded), so that a caller looking for one key needs no second pass. */
+int jscan_check_find(const char *text, size_t len, const char *find, bool *found,
+		     enum jscan_type *type, struct jscan_error *e);
+
 /* One member of an object, as slices of the checked text. */
 struct jscan_member {
 	struct str key;		/* the key's raw text between its quotes, escapes kept */

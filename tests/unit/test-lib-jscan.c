@@ -246,6 +246,35 @@ test_members(void **state)
 	assert_false(jscan_next(&it, &m));
 }
 
+static void
+test_check_find(void **state)
+{
+	static const struct {
+		const char *text;
+		int found;
+	} cases[] = {
+		{ "{\"statusCode\":200}", 1 },
+		{ "{\"a\":1, \"statusCode\" : null}", 1 },
+		{ "{\"status\\u0043ode\":1}", 1 },		/* the decoded key counts */
+		{ "{\"a\":{\"statusCode\":200}}", 0 },	/* nested: not at the top */
+		{ "[{\"statusCode\":200}]", 0 },
+		{ "{\"statusCodes\":1,\"statuscode\":2}", 0 },
+		{ "\"statusCode\"", 0 },
+		{ "{}", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool found = !cases[i].found;
+
+		assert_int_equal(jscan_check_find(cases[i].text, strlen(cases[i].text),
+						  "statusCode", &found, NULL, NULL), 0);
+		if (found != (cases[i].found != 0))
+			fail_msg("'%s': found %d", cases[i].text, found);
+	}
+}
+
 /* Unescaping gives jansson's decoded bytes. */
 static void
 test_unescape(void **state)
@@ -331,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_check_table),	  cmocka_unit_test(test_check_depth),
 		cmocka_unit_test(test_check_vs_jansson), cmocka_unit_test(test_members),
 		cmocka_unit_test(test_unescape),	  cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_check_find),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
