@@ -159,6 +159,23 @@ gateway_token_hash(const char *token, size_t len, char out[65])
 
 /* ---- the event ----------------------------------------------------------------------- */
 
+/* A literal's bytes without strlen(). */
+#define ADD_LIT(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
+/* n in decimal, as printf's %llu, without printf. */
+static void
+add_u64(struct buf *out, uint64_t n)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	buf_add(out, d + i, sizeof(d) - i);
+}
+
 bool
 gateway_body_is_text(const struct str *content_type, const void *body, size_t len)
 {
@@ -364,7 +381,10 @@ add_cookies(struct buf *out, struct str v, bool *any)
 		struct str c = trim(str_from(p, (size_t)((semi ? semi : end) - p)));
 
 		if (c.len) {
-			buf_adds(out, *any ? "," : "\"cookies\":[");
+			if (*any)
+				buf_addch(out, ',');
+			else
+				ADD_LIT(out, "\"cookies\":[");
 			*any = true;
 			jscan_quote(out, c);
 		}
@@ -530,11 +550,11 @@ gateway_event_build(const struct gateway_event_in *in, struct buf *out)
 
 	/* The body dominates a large event: room for it (as base64 at worst) up front. */
 	buf_grow(out, 1024 + req->target.len + req->body.len / 3 * 4 + 4);
-	buf_adds(out, "{\"version\":\"2.0\",\"routeKey\":");
+	ADD_LIT(out, "{\"version\":\"2.0\",\"routeKey\":");
 	jscan_quote(out, str_cstr(in->route_key));
-	buf_adds(out, ",\"rawPath\":");
+	ADD_LIT(out, ",\"rawPath\":");
 	jscan_quote(out, req->path);
-	buf_adds(out, ",\"rawQueryString\":");
+	ADD_LIT(out, ",\"rawQueryString\":");
 	jscan_quote(out, req->query.ptr ? req->query : STR_LIT(""));
 	buf_addch(out, ',');
 	/* As API Gateway: cookies, queryStringParameters and pathParameters are there only
@@ -543,42 +563,43 @@ gateway_event_build(const struct gateway_event_in *in, struct buf *out)
 	add_query(out, req->query);
 	add_path_params(out, in->params);
 
-	buf_adds(out, "\"requestContext\":{\"accountId\":\"000000000000\",\"apiId\":\"hearth\","
-		 "\"domainName\":");
+	ADD_LIT(out, "\"requestContext\":{\"accountId\":\"000000000000\",\"apiId\":\"hearth\","
+		"\"domainName\":");
 	jscan_quote(out, domain);
-	buf_adds(out, ",\"domainPrefix\":");
+	ADD_LIT(out, ",\"domainPrefix\":");
 	jscan_quote(out, dot ? str_from(domain.ptr, (size_t)(dot - domain.ptr)) : domain);
-	buf_adds(out, ",\"http\":{\"method\":");
+	ADD_LIT(out, ",\"http\":{\"method\":");
 	jscan_quote(out, req->method_name);
-	buf_adds(out, ",\"path\":");
+	ADD_LIT(out, ",\"path\":");
 	jscan_quote(out, req->path);
 	buf_adds(out, req->http_minor ? ",\"protocol\":\"HTTP/1.1\",\"sourceIp\":" :
 					",\"protocol\":\"HTTP/1.0\",\"sourceIp\":");
 	jscan_quote(out, str_cstr(req->peer_ip));
-	buf_adds(out, ",\"userAgent\":");
+	ADD_LIT(out, ",\"userAgent\":");
 	jscan_quote(out, ua ? *ua : STR_LIT(""));
-	buf_adds(out, "},\"requestId\":");
+	ADD_LIT(out, "},\"requestId\":");
 	jscan_quote(out, str_cstr(in->request_id));
-	buf_adds(out, ",\"routeKey\":");
+	ADD_LIT(out, ",\"routeKey\":");
 	jscan_quote(out, str_cstr(in->route_key));
-	buf_adds(out, ",\"stage\":\"$default\",\"time\":");
+	ADD_LIT(out, ",\"stage\":\"$default\",\"time\":");
 	jscan_quote(out, str_cstr(when));
-	buf_addf(out, ",\"timeEpoch\":%llu},\"stageVariables\":null,",
-		 (unsigned long long)in->now_ms);
+	ADD_LIT(out, ",\"timeEpoch\":");
+	add_u64(out, in->now_ms);
+	ADD_LIT(out, "},\"stageVariables\":null,");
 	if (!req->body.len) {
-		buf_adds(out, "\"isBase64Encoded\":false}");
+		ADD_LIT(out, "\"isBase64Encoded\":false}");
 		return;
 	}
 	add_key(out, "body");
 	if (gateway_body_is_text(ct, req->body.ptr, req->body.len)) {
 		jscan_quote(out, str_from(req->body.ptr, req->body.len));
-		buf_adds(out, ",\"isBase64Encoded\":false}");
+		ADD_LIT(out, ",\"isBase64Encoded\":false}");
 		return;
 	}
 	/* Base64 needs no escaping. */
 	buf_addch(out, '"');
 	b64_encode(req->body.ptr, req->body.len, out);
-	buf_adds(out, "\",\"isBase64Encoded\":true}");
+	ADD_LIT(out, "\",\"isBase64Encoded\":true}");
 }
 
 /* ---- the response -------------------------------------------------------------------- */

@@ -557,7 +557,19 @@ jscan_quote(struct buf *out, struct str s)
 	size_t len;
 
 	buf_grow(out, s.len + 2);
-	buf_addch(out, '"');
+	/* Most strings need no escape: the run is found, then written with its quotes at
+	 * once into the room just made. */
+	while (p < end && plain[*p])
+		p++;
+	out->ptr[out->len] = '"';
+	memcpy(out->ptr + out->len + 1, s.ptr, (size_t)(p - (const unsigned char *)s.ptr));
+	out->len += 1 + (size_t)(p - (const unsigned char *)s.ptr);
+	if (p == end) {
+		out->ptr[out->len++] = '"';
+		out->ptr[out->len] = '\0';
+		return;
+	}
+	out->ptr[out->len] = '\0';
 	while (p < end) {
 		run = p;
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
