@@ -110,7 +110,12 @@ match_pattern(const char *pat, struct str path, struct http_params *p)
 	}
 	if (!pat[i])
 		return i == path.len;
-	plen = strlen(pat);
+	/* The segments before the '{' have matched: go on from there. A '{' that does not
+	 * start a segment makes the pattern invalid, and invalid patterns never match. */
+	if (pat[i - 1] != '/')
+		return false;
+	pp = sp = i;
+	plen = i + strlen(pat + i);
 	for (;;) {
 		struct str pseg = next_seg(pat, plen, &pp), name, sseg;
 		enum seg_kind kind = seg_kind(pseg, &name);
