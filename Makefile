@@ -199,7 +199,7 @@ ifndef SANITIZE
 endif
 
 bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server \
-	$(BUILD)/bench/sandbox-bench
+	$(BUILD)/bench/sandbox-bench $(BUILD)/bench/gateway-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps
