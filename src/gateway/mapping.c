@@ -614,15 +614,22 @@ gateway_response_release(struct gateway_response *r)
 	r->nheaders = 0;
 }
 
+/* RFC 9110 token characters: "!#$%&'*+-.^_`|~", digits and letters. A table, as every
+ * header of every answer is checked (strspn() builds its set on each call). */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1, ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1,
+};
+
 static bool
 token_ok(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = 0;
 
-	/* RFC 9110 token characters. */
-	return n > 0 && n < 256 &&
-	       strspn(s, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n;
+	while (tchar[(unsigned char)s[n]])
+		n++;
+	return n > 0 && n < 256 && s[n] == '\0';
 }
 
 /* Header values from a function: strings, or numbers and booleans as API Gateway
@@ -743,8 +750,10 @@ static long long
 int_value(struct str text)
 {
 	char n[32];
+	size_t len = MIN(text.len, sizeof(n) - 1);
 
-	snprintf(n, sizeof(n), "%.*s", (int)MIN(text.len, sizeof(n) - 1), text.ptr);
+	memcpy(n, text.ptr, len);
+	n[len] = '\0';
 	return strtoll(n, NULL, 10);
 }
 
@@ -788,18 +797,26 @@ fast_headers(struct str object, struct gateway_response *r, struct hoff **offs, 
 	     struct err *err)
 {
 	struct jscan_iter it;
-	struct jscan_member m, *ms = NULL;
-	struct kv *items = NULL;
+	struct jscan_member m, msmall[16], *ms = msmall;
+	struct kv ksmall[16], *items = ksmall;
 	struct buf keys = BUF_INIT, val = BUF_INIT;
-	size_t n = 0, mcap = 0, i, last;
+	size_t n = 0, mcap = ARRAY_SIZE(msmall), i, last;
 	int ret = 0;
 
 	jscan_iter_init(&it, object);
 	while (jscan_next(&it, &m)) {
 		if (n == mcap) {
-			mcap = mcap ? 2 * mcap : 16;
-			ms = xrealloc(ms, mcap * sizeof(*ms));
-			items = xrealloc(items, mcap * sizeof(*items));
+			/* Past the usual handful: to the heap. */
+			mcap *= 2;
+			if (ms == msmall) {
+				ms = xcalloc(mcap, sizeof(*ms));
+				items = xcalloc(mcap, sizeof(*items));
+				memcpy(ms, msmall, sizeof(msmall));
+				memcpy(items, ksmall, sizeof(ksmall));
+			} else {
+				ms = xrealloc(ms, mcap * sizeof(*ms));
+				items = xrealloc(items, mcap * sizeof(*items));
+			}
 		}
 		ms[n] = m;
 		items[n].key = keys.len;
@@ -822,8 +839,10 @@ fast_headers(struct str object, struct gateway_response *r, struct hoff **offs, 
 		else
 			add_header(r, offs, cap, k, val.ptr);
 	}
-	free(ms);
-	free(items);
+	if (ms != msmall) {
+		free(ms);
+		free(items);
+	}
 	buf_release(&keys);
 	buf_release(&val);
 	return ret;
