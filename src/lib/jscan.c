@@ -562,7 +562,8 @@ jscan_quote(struct buf *out, struct str s)
 	while (p < end && plain[*p])
 		p++;
 	out->ptr[out->len] = '"';
-	memcpy(out->ptr + out->len + 1, s.ptr, (size_t)(p - (const unsigned char *)s.ptr));
+	if (p != (const unsigned char *)s.ptr)	/* s.ptr may be NULL when empty */
+		memcpy(out->ptr + out->len + 1, s.ptr, (size_t)(p - (const unsigned char *)s.ptr));
 	out->len += 1 + (size_t)(p - (const unsigned char *)s.ptr);
 	if (p == end) {
 		out->ptr[out->len++] = '"';
