@@ -155,6 +155,14 @@ $(BUILD)/bench/log-write: bench/log-write.c src/invoke/fnlog.c $(call modlib,lib
 	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(call modlib,lib) $(DAEMON_LIBS)
 
+$(BUILD)/bench/gateway-bench: bench/gateway-bench.c $(call modlib,gateway) $(call modlib,http) \
+		$(call modlib,lib) $(LLHTTP_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(call LINK_GROUP,$(call modlib,gateway) $(call modlib,http) $(call modlib,lib)) \
+		$(LLHTTP_OBJ) $(DAEMON_LIBS)
+
 # Fuzzing (clang's libFuzzer): one driver per parser of untrusted bytes.
 # `make fuzz` runs each for FUZZ_SECONDS on its corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15
@@ -164,12 +172,14 @@ FUZZ_FLAGS := -std=gnu17 -D_GNU_SOURCE -Isrc -I$(LLHTTP_INC) -g -O1 \
 FUZZ_LIB := src/lib/buf.c src/lib/err.c
 FUZZ_SRC_relay := src/lib/relay.c
 FUZZ_SRC_router := src/http/router.c
+FUZZ_SRC_jscan := src/lib/jscan.c src/lib/utf8.c
+FUZZ_LIBS_jscan := -ljansson
 FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIB) $$(FUZZ_SRC_$$*)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZERS))
 	$(Q)for f in $(FUZZERS); do \
@@ -201,7 +211,7 @@ ifndef SANITIZE
 endif
 
 bench: all $(BUILD)/bench/invoke-bench $(BUILD)/bench/trace-replay $(BUILD)/bench/floor-server \
-	$(BUILD)/bench/sandbox-bench
+	$(BUILD)/bench/sandbox-bench $(BUILD)/bench/gateway-bench
 	$(Q)HEARTH_BUILD=$(abspath $(BUILD)) ./bench/run.sh
 
 demo: deps

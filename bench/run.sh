@@ -147,20 +147,37 @@ row "sandbox set-up: spawn request to /init exec" "$("$SBX_BENCH" hearth "$BUILD
 echo
 
 echo "== throughput (wrk, ${WRK_SECONDS}s, 2 threads) =="
-printf '%-48s %12s %10s %10s\n' "target" "req/s" "p50" "p99"
-wrk_row() { # LABEL URL CONNS
+# wrk shares the 2 cores, and so do other jobs on a shared machine: req/s moves with
+# them. The daemon's own CPU time per request (utime + stime from /proc, before and
+# after the run) moves far less, so it is printed beside them (for hearth's rows).
+printf '%-48s %12s %10s %10s %14s\n' "target" "req/s" "p50" "p99" "daemon µs/req"
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+wrk_row() { # LABEL URL CONNS [PID]
+	c0=$([ -n "${4:-}" ] && cpu_ticks "$4" || echo 0)
 	out=$(wrk -t2 -c"$3" -d"${WRK_SECONDS}s" --latency -s bench/invoke.lua "$2" 2>&1)
+	c1=$([ -n "${4:-}" ] && cpu_ticks "$4" || echo 0)
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
 	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
 	errs=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-	printf '%-48s %12s %10s %10s %s\n' "$1" "$rps" "$p50" "$p99" "${errs:+($errs non-2xx)}"
+	nreq=$(echo "$out" | awk '/requests in/ {print $1}')
+	cpu=$([ -n "${4:-}" ] && awk -v a="$c0" -v b="$c1" -v n="$nreq" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }' || echo -)
+	printf '%-48s %12s %10s %10s %14s %s\n' "$1" "$rps" "$p50" "$p99" "$cpu" \
+		"${errs:+($errs non-2xx)}"
 }
 for c in 16 64; do
 	wrk_row "floor server, $c connections" "http://127.0.0.1:$FLOOR_PORT/v1/functions/hello/invoke" "$c"
-	wrk_row "hearth hello-c, $c connections" "$HEARTH_API/v1/functions/hello/invoke" "$c"
-	wrk_row "gateway POST /hello, $c connections" "http://$GW_ADDR/hello" "$c"
+	wrk_row "hearth hello-c, $c connections" "$HEARTH_API/v1/functions/hello/invoke" "$c" \
+		"$daemon_pid"
+	wrk_row "gateway POST /hello, $c connections" "http://$GW_ADDR/hello" "$c" "$daemon_pid"
 done
+echo
+
+# The gateway's per-request mapping alone, in process (CPU ns per operation; run it
+# under valgrind --tool=callgrind for instruction counts, see docs/gateway.md).
+echo "== gateway mapping in process (bench/gateway-bench.c, CPU ns per operation) =="
+"$BUILD/bench/gateway-bench" 100000
 echo
 
 echo "== density: one idle warm instance of hello-c =="

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "gateway/gateway.h"
+#include "lib/jscan.h"
 #include "lib/utf8.h"
 #include "lib/banned.h"
 
@@ -104,33 +105,6 @@ utf8_valid(const void *data, size_t n)
 	return true;
 }
 
-/* A JSON string of s; invalid bytes become U+FFFD, as a client's bytes may be anything. */
-static json_t *
-jstr(struct str s)
-{
-	struct buf b = BUF_INIT;
-	const unsigned char *p = (const unsigned char *)s.ptr;
-	size_t n = s.len, len;
-	json_t *j;
-
-	if (utf8_valid(s.ptr, s.len))
-		return json_stringn(s.ptr ? s.ptr : "", s.len);
-	while (n > 0) {
-		len = *p ? utf8_seq_len(p, n) : 0;
-		if (len == 0) {
-			buf_adds(&b, "\xef\xbf\xbd");
-			len = 1;
-		} else {
-			buf_add(&b, p, len);
-		}
-		p += len;
-		n -= len;
-	}
-	j = json_stringn(b.ptr, b.len);
-	buf_release(&b);
-	return j;
-}
-
 static void
 b64_encode(const void *in, size_t len, struct buf *out)
 {
@@ -185,6 +159,23 @@ gateway_token_hash(const char *token, size_t len, char out[65])
 
 /* ---- the event ----------------------------------------------------------------------- */
 
+/* A literal's bytes without strlen(). */
+#define ADD_LIT(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
+/* n in decimal, as printf's %llu, without printf. */
+static void
+add_u64(struct buf *out, uint64_t n)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	buf_add(out, d + i, sizeof(d) - i);
+}
+
 bool
 gateway_body_is_text(const struct str *content_type, const void *body, size_t len)
 {
@@ -233,9 +224,155 @@ trim(struct str s)
 	return s;
 }
 
+/*
+ * The event is written straight into the output buffer rather than built as a jansson
+ * tree and dumped: the tree cost an allocation per key and value and was most of the
+ * gateway's CPU per request. The text is byte for byte what json_dumps(JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) wrote for that tree (tests/unit/test-gateway-mapping.c compares
+ * the two), so functions see no difference.
+ */
+
+/* Appends s with each byte that is not part of valid UTF-8, and each NUL, replaced by
+ * U+FFFD: the text a client's bytes become in the event. */
+static void
+add_clean(struct buf *out, struct str s)
+{
+	const unsigned char *p = (const unsigned char *)s.ptr, *end = p + s.len, *run;
+	size_t len;
+
+	buf_grow(out, s.len);
+	while (p < end) {
+		/* ASCII without NUL, the usual case, goes in runs. */
+		run = p;
+		while (p < end && *p && *p < 0x80)
+			p++;
+		buf_add(out, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		len = *p ? utf8_seq_len(p, (size_t)(end - p)) : 0;
+		if (len == 0) {
+			buf_add(out, "\xef\xbf\xbd", 3);
+			len = 1;
+		} else {
+			buf_add(out, p, len);
+		}
+		p += len;
+	}
+}
+
+/* Percent-decoded and cleaned, or the raw bytes cleaned when the escapes are bad (the
+ * raw text stays in rawQueryString/rawPath for a function that wants to judge). */
+static void
+add_decoded(struct buf *out, struct str s)
+{
+	char *d = NULL;
+
+	if (http_pct_decode(s, &d) < 0) {
+		add_clean(out, s);
+		return;
+	}
+	add_clean(out, str_cstr(d));
+	free(d);
+}
+
+/* "name": as a key, quoted. */
+static void
+add_key(struct buf *out, const char *key)
+{
+	buf_addch(out, '"');
+	buf_adds(out, key);
+	buf_add(out, "\":", 2);
+}
+
+/*
+ * Names that repeat (header names, query keys) become one member whose values are
+ * joined with ',', at the place of the name's first occurrence, as jansson's objects kept
+ * them. Grouping sorts the names instead of comparing each with every other: a head may
+ * hold thousands of headers, and O(n^2) comparisons of them would be a cheap way to burn
+ * the loop's CPU.
+ */
+struct kv {
+	size_t key, key_len;	/* offsets into the arena */
+	size_t val, val_len;
+	size_t next;		/* the next item with this name, or SIZE_MAX */
+	bool first;		/* the name's first occurrence */
+};
+
+static int
+kv_cmp(const void *a, const void *b, void *data)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct kv *items = ((const void **)data)[0];
+	const char *arena = ((const void **)data)[1];
+	const struct kv *x = &items[i], *y = &items[j];
+	int c = memcmp(arena + x->key, arena + y->key, MIN(x->key_len, y->key_len));
+
+	if (c)
+		return c;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* Links each item to the next one with the same name and marks first occurrences. */
+static void
+group(struct kv *items, size_t n, const char *arena)
+{
+	size_t small[32], *order = n <= ARRAY_SIZE(small) ? small : xcalloc(n, sizeof(*order));
+	const void *ctx[2] = { items, arena };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+		items[i].next = SIZE_MAX;
+		items[i].first = true;
+	}
+	qsort_r(order, n, sizeof(*order), kv_cmp, ctx);
+	for (i = 1; i < n; i++) {
+		struct kv *prev = &items[order[i - 1]], *cur = &items[order[i]];
+
+		if (prev->key_len == cur->key_len &&
+		    memcmp(arena + prev->key, arena + cur->key, cur->key_len) == 0) {
+			prev->next = order[i];
+			cur->first = false;
+		}
+	}
+	if (order != small)
+		free(order);
+}
+
+/* {"name":"v1,v2",...} from grouped items; the values are already clean. */
+static void
+add_grouped(struct buf *out, const struct kv *items, size_t n, const struct buf *arena)
+{
+	struct buf v = BUF_INIT;
+	size_t i, j;
+	bool comma = false;
+
+	buf_addch(out, '{');
+	for (i = 0; i < n; i++) {
+		if (!items[i].first)
+			continue;
+		if (comma)
+			buf_addch(out, ',');
+		comma = true;
+		jscan_quote(out, str_from(arena->ptr + items[i].key, items[i].key_len));
+		buf_addch(out, ':');
+		buf_reset(&v);
+		for (j = i; j != SIZE_MAX; j = items[j].next) {
+			if (j != i)
+				buf_addch(&v, ',');
+			buf_add(&v, arena->ptr + items[j].val, items[j].val_len);
+		}
+		jscan_quote(out, str_from(v.ptr, v.len));
+	}
+	buf_addch(out, '}');
+	buf_release(&v);
+}
+
 /* Cookie headers split at ';' into the cookies array, as API Gateway does. */
 static void
-add_cookies(json_t *cookies, struct str v)
+add_cookies(struct buf *out, struct str v, bool *any)
 {
 	const char *p = v.ptr, *end = v.ptr + v.len;
 
@@ -243,77 +380,74 @@ add_cookies(json_t *cookies, struct str v)
 		const char *semi = memchr(p, ';', (size_t)(end - p));
 		struct str c = trim(str_from(p, (size_t)((semi ? semi : end) - p)));
 
-		if (c.len)
-			json_array_append_new(cookies, jstr(c));
+		if (c.len) {
+			if (*any)
+				buf_addch(out, ',');
+			else
+				ADD_LIT(out, "\"cookies\":[");
+			*any = true;
+			jscan_quote(out, c);
+		}
 		p = semi ? semi + 1 : end;
 	}
 }
 
-/* Headers with lower-case names, repeated ones joined with ','; cookies apart. */
-static json_t *
-headers_json(const struct http_request *req, json_t *cookies)
+/* "cookies":[...], (when there is a cookie) then "headers":{...}: header names lower
+ * case, repeated ones joined with ','. Names of 256 bytes or more, or not UTF-8, are
+ * left out. */
+static void
+add_headers(struct buf *out, const struct http_request *req)
 {
-	json_t *h = json_object();
-	char name[256];
-	size_t i, j;
+	struct kv small[32], *items = req->nheaders <= ARRAY_SIZE(small) ? small :
+				      xcalloc(req->nheaders, sizeof(*items));
+	struct buf arena = BUF_INIT;
+	size_t i, j, n = 0;
+	bool any = false;
 
 	for (i = 0; i < req->nheaders; i++) {
 		const struct http_header *hd = &req->headers[i];
-		struct buf v = BUF_INIT;
-		bool seen = false;
 
-		if (hd->name.len == 0 || hd->name.len >= sizeof(name))
+		if (hd->name.len == 0 || hd->name.len >= 256)
 			continue;
 		if (str_caseeqs(hd->name, "cookie")) {
-			add_cookies(cookies, hd->value);
+			add_cookies(out, hd->value, &any);
 			continue;
 		}
-		for (j = 0; j < i && !seen; j++)
-			seen = req->headers[j].name.len == hd->name.len &&
-			       strncasecmp(req->headers[j].name.ptr, hd->name.ptr, hd->name.len) == 0;
-		if (seen)
-			continue;
+		items[n].key = arena.len;
+		items[n].key_len = hd->name.len;
+		buf_grow(&arena, hd->name.len);
 		for (j = 0; j < hd->name.len; j++)
-			name[j] = (char)tolower((unsigned char)hd->name.ptr[j]);
-		name[hd->name.len] = '\0';
-		if (!utf8_valid(name, hd->name.len))
+			arena.ptr[arena.len + j] = (char)tolower((unsigned char)hd->name.ptr[j]);
+		buf_setlen(&arena, arena.len + hd->name.len);
+		if (!utf8_valid(arena.ptr + items[n].key, hd->name.len)) {
+			buf_setlen(&arena, items[n].key);
 			continue;
-		buf_addstr(&v, hd->value);
-		for (j = i + 1; j < req->nheaders; j++) {
-			if (req->headers[j].name.len == hd->name.len &&
-			    strncasecmp(req->headers[j].name.ptr, hd->name.ptr, hd->name.len) == 0) {
-				buf_addch(&v, ',');
-				buf_addstr(&v, req->headers[j].value);
-			}
 		}
-		json_object_set_new(h, name, jstr(str_from(v.ptr, v.len)));
-		buf_release(&v);
+		items[n].val = arena.len;
+		add_clean(&arena, hd->value);
+		items[n].val_len = arena.len - items[n].val;
+		n++;
 	}
-	return h;
+	if (any)
+		buf_add(out, "],", 2);
+	group(items, n, arena.ptr);
+	add_key(out, "headers");
+	add_grouped(out, items, n, &arena);
+	buf_addch(out, ',');
+	if (items != small)
+		free(items);
+	buf_release(&arena);
 }
 
-/* Percent-decoded, or the raw bytes when the escapes are bad (the raw text stays in
- * rawQueryString/rawPath for a function that wants to judge for itself). */
-static json_t *
-decoded(struct str s)
-{
-	char *d = NULL;
-	json_t *j;
-
-	if (http_pct_decode(s, &d) < 0)
-		return jstr(s);
-	j = jstr(str_cstr(d));
-	free(d);
-	return j;
-}
-
-/* queryStringParameters: decoded keys and values, repeated keys joined with ','. NULL
- * when the query has no parameter. */
-static json_t *
-query_json(struct str q)
+/* "queryStringParameters":{...}, with decoded keys and values, repeated keys joined
+ * with ','; nothing when the query has no parameter. */
+static void
+add_query(struct buf *out, struct str q)
 {
 	const char *p = q.ptr, *end = q.ptr + q.len;
-	json_t *o = json_object();
+	struct kv small[32], *items = small;
+	struct buf arena = BUF_INIT;
+	size_t n = 0, cap = ARRAY_SIZE(small);
 
 	while (p && p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -323,29 +457,68 @@ query_json(struct str q)
 		struct str v = eq ? str_from(eq + 1, (size_t)(pend - eq - 1)) : str_from("", 0);
 
 		if (k.len) {
-			json_t *key = decoded(k), *val = decoded(v), *cur;
-			const char *ks = json_string_value(key);
-
-			cur = json_object_get(o, ks);
-			if (cur) {
-				char *joined = xasprintf("%s,%s", json_string_value(cur),
-							 json_string_value(val));
-
-				json_object_set_new(o, ks, json_string(joined));
-				free(joined);
-			} else {
-				json_object_set(o, ks, val);
+			if (n == cap) {
+				cap *= 2;
+				if (items == small) {
+					items = xcalloc(cap, sizeof(*items));
+					memcpy(items, small, sizeof(small));
+				} else {
+					items = xrealloc(items, cap * sizeof(*items));
+				}
 			}
-			json_decref(key);
-			json_decref(val);
+			items[n].key = arena.len;
+			add_decoded(&arena, k);
+			items[n].key_len = arena.len - items[n].key;
+			items[n].val = arena.len;
+			add_decoded(&arena, v);
+			items[n].val_len = arena.len - items[n].val;
+			n++;
 		}
 		p = pend + (amp ? 1 : 0);
 	}
-	if (json_object_size(o) == 0) {
-		json_decref(o);
-		return NULL;
+	if (n) {
+		group(items, n, arena.ptr);
+		add_key(out, "queryStringParameters");
+		add_grouped(out, items, n, &arena);
+		buf_addch(out, ',');
 	}
-	return o;
+	if (items != small)
+		free(items);
+	buf_release(&arena);
+}
+
+/* "pathParameters":{...}, decoded; a name given twice keeps its first place and its
+ * last value, as a jansson object did. */
+static void
+add_path_params(struct buf *out, const struct http_params *pp)
+{
+	struct buf v = BUF_INIT;
+	size_t i, j, last;
+	bool comma = false;
+
+	if (!pp || !pp->n)
+		return;
+	add_key(out, "pathParameters");
+	buf_addch(out, '{');
+	for (i = 0; i < pp->n; i++) {
+		for (j = 0; j < i && !str_eq(pp->name[j], pp->name[i]); j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i, last = i; j < pp->n; j++)
+			if (str_eq(pp->name[j], pp->name[i]))
+				last = j;
+		if (comma)
+			buf_addch(out, ',');
+		comma = true;
+		jscan_quote(out, pp->name[i]);
+		buf_addch(out, ':');
+		buf_reset(&v);
+		add_decoded(&v, pp->value[last]);
+		jscan_quote(out, str_from(v.ptr, v.len));
+	}
+	buf_add(out, "},", 2);
+	buf_release(&v);
 }
 
 void
@@ -355,92 +528,78 @@ gateway_event_build(const struct gateway_event_in *in, struct buf *out)
 	const struct str *ua = http_header_get(req, "user-agent");
 	const struct str *host = http_header_get(req, "host");
 	const struct str *ct = http_header_get(req, "content-type");
-	json_t *ev, *ctx, *http, *cookies = json_array(), *headers, *q;
 	struct str domain = host && host->len ? *host : STR_LIT("localhost");
 	const char *dot;
-	char when[40];
+	/* The last second's text is kept: under load many events share it. */
+	static _Thread_local char when[40];
+	static _Thread_local time_t when_secs = -1;
 	time_t secs = (time_t)(in->now_ms / 1000);
 	struct tm tm;
-	char *text;
-	size_t i;
 
-	headers = headers_json(req, cookies);
-	gmtime_r(&secs, &tm);
-	/* API Gateway's CLF-style time; the C locale's month names are English. */
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	if (secs != when_secs) {
+		gmtime_r(&secs, &tm);
+		/* API Gateway's CLF-style time; the C locale's month names are English. */
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		when_secs = secs;
+	}
 	/* The domain's port is not part of its name. */
 	dot = memchr(domain.ptr, ':', domain.len);
 	if (dot && domain.ptr[0] != '[')
 		domain.len = (size_t)(dot - domain.ptr);
 	dot = memchr(domain.ptr, '.', domain.len);
 
-	http = json_object();
-	json_object_set_new(http, "method", jstr(req->method_name));
-	json_object_set_new(http, "path", jstr(req->path));
-	json_object_set_new(http, "protocol", json_string(req->http_minor ? "HTTP/1.1" :
-								  "HTTP/1.0"));
-	json_object_set_new(http, "sourceIp", json_string(req->peer_ip));
-	json_object_set_new(http, "userAgent", ua ? jstr(*ua) : json_string(""));
+	/* The body dominates a large event: room for it (as base64 at worst) up front. */
+	buf_grow(out, 1024 + req->target.len + req->body.len / 3 * 4 + 4);
+	ADD_LIT(out, "{\"version\":\"2.0\",\"routeKey\":");
+	jscan_quote(out, str_cstr(in->route_key));
+	ADD_LIT(out, ",\"rawPath\":");
+	jscan_quote(out, req->path);
+	ADD_LIT(out, ",\"rawQueryString\":");
+	jscan_quote(out, req->query.ptr ? req->query : STR_LIT(""));
+	buf_addch(out, ',');
+	/* As API Gateway: cookies, queryStringParameters and pathParameters are there only
+	 * when there is something in them. */
+	add_headers(out, req);
+	add_query(out, req->query);
+	add_path_params(out, in->params);
 
-	ctx = json_object();
-	json_object_set_new(ctx, "accountId", json_string("000000000000"));
-	json_object_set_new(ctx, "apiId", json_string("hearth"));
-	json_object_set_new(ctx, "domainName", jstr(domain));
-	json_object_set_new(ctx, "domainPrefix",
-			    jstr(dot ? str_from(domain.ptr, (size_t)(dot - domain.ptr)) : domain));
-	json_object_set_new(ctx, "http", http);
-	json_object_set_new(ctx, "requestId", json_string(in->request_id));
-	json_object_set_new(ctx, "routeKey", json_string(in->route_key));
-	json_object_set_new(ctx, "stage", json_string("$default"));
-	json_object_set_new(ctx, "time", json_string(when));
-	json_object_set_new(ctx, "timeEpoch", json_integer((json_int_t)in->now_ms));
-
-	ev = json_object();
-	json_object_set_new(ev, "version", json_string("2.0"));
-	json_object_set_new(ev, "routeKey", json_string(in->route_key));
-	json_object_set_new(ev, "rawPath", jstr(req->path));
-	json_object_set_new(ev, "rawQueryString", jstr(req->query.ptr ? req->query : STR_LIT("")));
-	/* As API Gateway: the keys are there only when there is something in them. */
-	if (json_array_size(cookies))
-		json_object_set_new(ev, "cookies", cookies);
-	else
-		json_decref(cookies);
-	json_object_set_new(ev, "headers", headers);
-	q = query_json(req->query);
-	if (q)
-		json_object_set_new(ev, "queryStringParameters", q);
-	if (in->params && in->params->n) {
-		json_t *pp = json_object();
-
-		for (i = 0; i < in->params->n; i++) {
-			char *name = str_dup(in->params->name[i]);
-
-			json_object_set_new(pp, name, decoded(in->params->value[i]));
-			free(name);
-		}
-		json_object_set_new(ev, "pathParameters", pp);
+	ADD_LIT(out, "\"requestContext\":{\"accountId\":\"000000000000\",\"apiId\":\"hearth\","
+		"\"domainName\":");
+	jscan_quote(out, domain);
+	ADD_LIT(out, ",\"domainPrefix\":");
+	jscan_quote(out, dot ? str_from(domain.ptr, (size_t)(dot - domain.ptr)) : domain);
+	ADD_LIT(out, ",\"http\":{\"method\":");
+	jscan_quote(out, req->method_name);
+	ADD_LIT(out, ",\"path\":");
+	jscan_quote(out, req->path);
+	buf_adds(out, req->http_minor ? ",\"protocol\":\"HTTP/1.1\",\"sourceIp\":" :
+					",\"protocol\":\"HTTP/1.0\",\"sourceIp\":");
+	jscan_quote(out, str_cstr(req->peer_ip));
+	ADD_LIT(out, ",\"userAgent\":");
+	jscan_quote(out, ua ? *ua : STR_LIT(""));
+	ADD_LIT(out, "},\"requestId\":");
+	jscan_quote(out, str_cstr(in->request_id));
+	ADD_LIT(out, ",\"routeKey\":");
+	jscan_quote(out, str_cstr(in->route_key));
+	ADD_LIT(out, ",\"stage\":\"$default\",\"time\":");
+	jscan_quote(out, str_cstr(when));
+	ADD_LIT(out, ",\"timeEpoch\":");
+	add_u64(out, in->now_ms);
+	ADD_LIT(out, "},\"stageVariables\":null,");
+	if (!req->body.len) {
+		ADD_LIT(out, "\"isBase64Encoded\":false}");
+		return;
 	}
-	json_object_set_new(ev, "requestContext", ctx);
-	json_object_set_new(ev, "stageVariables", json_null());
-	if (req->body.len) {
-		if (gateway_body_is_text(ct, req->body.ptr, req->body.len)) {
-			json_object_set_new(ev, "body", json_stringn(req->body.ptr, req->body.len));
-			json_object_set_new(ev, "isBase64Encoded", json_false());
-		} else {
-			struct buf b = BUF_INIT;
-
-			b64_encode(req->body.ptr, req->body.len, &b);
-			json_object_set_new(ev, "body", json_stringn(b.ptr, b.len));
-			json_object_set_new(ev, "isBase64Encoded", json_true());
-			buf_release(&b);
-		}
-	} else {
-		json_object_set_new(ev, "isBase64Encoded", json_false());
+	add_key(out, "body");
+	if (gateway_body_is_text(ct, req->body.ptr, req->body.len)) {
+		jscan_quote(out, str_from(req->body.ptr, req->body.len));
+		ADD_LIT(out, ",\"isBase64Encoded\":false}");
+		return;
 	}
-	text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	buf_adds(out, text);
-	free(text);
-	json_decref(ev);
+	/* Base64 needs no escaping. */
+	buf_addch(out, '"');
+	b64_encode(req->body.ptr, req->body.len, out);
+	ADD_LIT(out, "\",\"isBase64Encoded\":true}");
 }
 
 /* ---- the response -------------------------------------------------------------------- */
@@ -455,15 +614,22 @@ gateway_response_release(struct gateway_response *r)
 	r->nheaders = 0;
 }
 
+/* RFC 9110 token characters: "!#$%&'*+-.^_`|~", digits and letters. A table, as every
+ * header of every answer is checked (strspn() builds its set on each call). */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1, ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1,
+};
+
 static bool
 token_ok(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = 0;
 
-	/* RFC 9110 token characters. */
-	return n > 0 && n < 256 &&
-	       strspn(s, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n;
+	while (tchar[(unsigned char)s[n]])
+		n++;
+	return n > 0 && n < 256 && s[n] == '\0';
 }
 
 /* Header values from a function: strings, or numbers and booleans as API Gateway
@@ -566,29 +732,244 @@ map_object(json_t *o, struct gateway_response *r, struct hoff **offs, size_t *ca
 	return 0;
 }
 
+/*
+ * The answer read straight from its text (checked by jscan_check()), without a jansson
+ * tree, for what functions send nearly always: statusCode, headers of strings, numbers or
+ * booleans, cookies, a string body. It follows map_object() rule for rule (the unit tests
+ * compare the two on random answers), including jansson's handling of a key given twice:
+ * the last value, at the first one's place.
+ */
+enum fast {
+	FAST_DONE = 0,		/* mapped */
+	FAST_NOT_RESPONSE = 1,	/* no statusCode: a plain JSON value */
+	FAST_NEEDS_TREE = 2,	/* a body that is neither a string nor null: map_object() */
+};
+
+/* A checked integer's value, as jansson reads it (it fits a long long). */
+static long long
+int_value(struct str text)
+{
+	char n[32];
+	size_t len = MIN(text.len, sizeof(n) - 1);
+
+	memcpy(n, text.ptr, len);
+	n[len] = '\0';
+	return strtoll(n, NULL, 10);
+}
+
+static double
+real_value(struct str text)
+{
+	char *n = str_dup(text);
+	double v = strtod(n, NULL);
+
+	free(n);
+	return v;
+}
+
+/* A header value as header_value() writes it; false for null, objects and arrays. */
+static bool
+fast_header_value(const struct jscan_member *m, struct buf *out)
+{
+	switch (m->type) {
+	case JSCAN_STRING:
+		jscan_unescape(str_from(m->value.ptr + 1, m->value.len - 2), out);
+		return true;
+	case JSCAN_INTEGER:
+		buf_addf(out, "%lld", int_value(m->value));
+		return true;
+	case JSCAN_REAL:
+		buf_addf(out, "%g", real_value(m->value));
+		return true;
+	case JSCAN_TRUE:
+		buf_adds(out, "true");
+		return true;
+	case JSCAN_FALSE:
+		buf_adds(out, "false");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+fast_headers(struct str object, struct gateway_response *r, struct hoff **offs, size_t *cap,
+	     struct err *err)
+{
+	struct jscan_iter it;
+	struct jscan_member m, msmall[16], *ms = msmall;
+	struct kv ksmall[16], *items = ksmall;
+	struct buf keys = BUF_INIT, val = BUF_INIT;
+	size_t n = 0, mcap = ARRAY_SIZE(msmall), i, last;
+	int ret = 0;
+
+	jscan_iter_init(&it, object);
+	while (jscan_next(&it, &m)) {
+		if (n == mcap) {
+			/* Past the usual handful: to the heap. */
+			mcap *= 2;
+			if (ms == msmall) {
+				ms = xcalloc(mcap, sizeof(*ms));
+				items = xcalloc(mcap, sizeof(*items));
+				memcpy(ms, msmall, sizeof(msmall));
+				memcpy(items, ksmall, sizeof(ksmall));
+			} else {
+				ms = xrealloc(ms, mcap * sizeof(*ms));
+				items = xrealloc(items, mcap * sizeof(*items));
+			}
+		}
+		ms[n] = m;
+		items[n].key = keys.len;
+		jscan_unescape(m.key, &keys);
+		items[n].key_len = keys.len - items[n].key;
+		buf_addch(&keys, '\0');
+		n++;
+	}
+	group(items, n, keys.ptr);
+	for (i = 0; i < n && ret == 0; i++) {
+		const char *k = keys.ptr + items[i].key;
+
+		if (!items[i].first)
+			continue;
+		for (last = i; items[last].next != SIZE_MAX; last = items[last].next)
+			;
+		buf_reset(&val);
+		if (!fast_header_value(&ms[last], &val) || !token_ok(k))
+			ret = err_setmsg(err, EBADMSG, "header '%.64s' has a bad name or value", k);
+		else
+			add_header(r, offs, cap, k, val.ptr);
+	}
+	if (ms != msmall) {
+		free(ms);
+		free(items);
+	}
+	buf_release(&keys);
+	buf_release(&val);
+	return ret;
+}
+
+static int
+map_fast(struct str payload, struct gateway_response *r, struct hoff **offs, size_t *cap,
+	 struct err *err)
+{
+	struct jscan_member m, sc = { 0 }, h = { 0 }, cookies = { 0 }, body = { 0 }, b64 = { 0 };
+	struct jscan_iter it;
+	struct buf v = BUF_INIT;
+	char *end;
+	long n;
+	int ret = 0;
+
+	jscan_iter_init(&it, payload);
+	while (jscan_next(&it, &m)) {
+		if (jscan_str_eq(m.key, "statusCode"))
+			sc = m;
+		else if (jscan_str_eq(m.key, "headers"))
+			h = m;
+		else if (jscan_str_eq(m.key, "cookies"))
+			cookies = m;
+		else if (jscan_str_eq(m.key, "body"))
+			body = m;
+		else if (jscan_str_eq(m.key, "isBase64Encoded"))
+			b64 = m;
+	}
+	if (sc.type == JSCAN_NONE)
+		return FAST_NOT_RESPONSE;
+	if (body.type != JSCAN_NONE && body.type != JSCAN_STRING && body.type != JSCAN_NULL)
+		return FAST_NEEDS_TREE;
+	if (sc.type == JSCAN_INTEGER) {
+		long long code = int_value(sc.value);
+
+		r->status = code < 100 || code > 599 ? 0 : (int)code;
+	} else if (sc.type == JSCAN_STRING) {
+		jscan_unescape(str_from(sc.value.ptr + 1, sc.value.len - 2), &v);
+		n = strtol(v.ptr, &end, 10);
+		r->status = *end || n < 100 || n > 599 ? 0 : (int)n;
+	}
+	if (r->status == 0) {
+		ret = err_setmsg(err, EBADMSG, "statusCode must be a number from 100 to 599");
+		goto out;
+	}
+	if (h.type != JSCAN_NONE && h.type != JSCAN_NULL && h.type != JSCAN_OBJECT) {
+		ret = err_setmsg(err, EBADMSG, "headers must be an object of strings");
+		goto out;
+	}
+	if (h.type == JSCAN_OBJECT && (ret = fast_headers(h.value, r, offs, cap, err)) < 0)
+		goto out;
+	if (cookies.type != JSCAN_NONE && cookies.type != JSCAN_NULL &&
+	    cookies.type != JSCAN_ARRAY) {
+		ret = err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+		goto out;
+	}
+	if (cookies.type == JSCAN_ARRAY) {
+		jscan_iter_init(&it, cookies.value);
+		while (jscan_next(&it, &m)) {
+			if (m.type != JSCAN_STRING) {
+				ret = err_setmsg(err, EBADMSG, "cookies must be an array of strings");
+				goto out;
+			}
+			buf_reset(&v);
+			jscan_unescape(str_from(m.value.ptr + 1, m.value.len - 2), &v);
+			add_header(r, offs, cap, "Set-Cookie", v.ptr);
+		}
+	}
+	if (b64.type != JSCAN_NONE && b64.type != JSCAN_NULL && b64.type != JSCAN_TRUE &&
+	    b64.type != JSCAN_FALSE) {
+		ret = err_setmsg(err, EBADMSG, "isBase64Encoded must be true or false");
+		goto out;
+	}
+	if (body.type != JSCAN_STRING)
+		goto out;
+	if (b64.type != JSCAN_TRUE) {
+		jscan_unescape(str_from(body.value.ptr + 1, body.value.len - 2), &r->body);
+		goto out;
+	}
+	buf_reset(&v);
+	jscan_unescape(str_from(body.value.ptr + 1, body.value.len - 2), &v);
+	if (b64_decode(v.ptr, v.len, &r->body) < 0)
+		ret = err_setmsg(err, EBADMSG, "body is not valid base64 although isBase64Encoded "
+				 "is true");
+out:
+	buf_release(&v);
+	return ret;
+}
+
 int
 gateway_response_map(struct str payload, struct gateway_response *out, struct err *err)
 {
 	struct hoff *offs = NULL;
 	size_t cap = 0, i;
-	json_error_t jerr;
+	struct jscan_error jerr;
+	enum jscan_type type;
+	bool response;
 	json_t *j;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->body);
 	buf_init(&out->strings);
-	j = json_loadb(payload.ptr, payload.len, JSON_DECODE_ANY, &jerr);
-	if (!j)
-		return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s", jerr.text);
-	if (json_is_object(j) && json_object_get(j, "statusCode")) {
+	/* Checked and read without a tree; only an answer whose body is neither a string
+	 * nor null goes through jansson (the body is sent as its JSON text). */
+	if (jscan_check_find(payload.ptr, payload.len, "statusCode", &response, &type, &jerr) < 0)
+		return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s at byte %zu",
+				  jerr.msg, jerr.offset);
+	r = response ? map_fast(payload, out, &offs, &cap, err) : FAST_NOT_RESPONSE;
+	if (r == FAST_NEEDS_TREE) {
+		json_error_t jerr2;
+
+		/* Cannot fail after jscan_check() (the tests hold the two to the same texts),
+		 * but a disagreement must still be a 502, not a crash. */
+		j = json_loadb(payload.ptr, payload.len, JSON_DECODE_ANY, &jerr2);
+		if (!j)
+			return err_setmsg(err, EBADMSG, "the function's answer is not JSON: %s",
+					  jerr2.text);
 		r = map_object(j, out, &offs, &cap, err);
-	} else {
+		json_decref(j);
+	} else if (r == FAST_NOT_RESPONSE) {
+		r = 0;
 		out->status = 200;
 		add_header(out, &offs, &cap, "Content-Type", "application/json");
 		buf_add(&out->body, payload.ptr, payload.len);
 	}
-	json_decref(j);
 	if (r < 0) {
 		free(offs);
 		out->nheaders = 0;

@@ -869,8 +869,9 @@ http_reply(struct http_request *req, int status, const struct http_header *heade
 {
 	struct http__conn *c = req->conn;
 	struct buf out = BUF_INIT;
+	char code[] = "HTTP/1.1 000 ", len[24];
 	bool keep, with_body;
-	size_t i;
+	size_t i, size, n, v;
 
 	if (c->inflight != req)
 		BUG("http_reply() on a request that is not in flight");
@@ -889,7 +890,17 @@ http_reply(struct http_request *req, int status, const struct http_header *heade
 	c->close_after = !keep;
 	with_body = status != 204 && status != 304;
 
-	buf_addf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+	/* One allocation for the whole reply, and no printf: this runs for every request. */
+	size = 64 + body_len;
+	for (i = 0; i < nheaders; i++)
+		size += headers[i].name.len + headers[i].value.len + 4;
+	buf_grow(&out, size);
+	code[9] = (char)('0' + status / 100);
+	code[10] = (char)('0' + status / 10 % 10);
+	code[11] = (char)('0' + status % 10);
+	buf_add(&out, code, sizeof(code) - 1);
+	buf_adds(&out, http_status_text(status));
+	buf_add(&out, "\r\n", 2);
 	for (i = 0; i < nheaders; i++) {
 		const struct http_header *h = &headers[i];
 
@@ -906,8 +917,17 @@ http_reply(struct http_request *req, int status, const struct http_header *heade
 		buf_addstr(&out, h->value);
 		buf_adds(&out, "\r\n");
 	}
-	if (with_body)
-		buf_addf(&out, "Content-Length: %zu\r\n", body_len);
+	if (with_body) {
+		n = sizeof(len);
+		v = body_len;
+		do {
+			len[--n] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		buf_add(&out, "Content-Length: ", 16);
+		buf_add(&out, len + n, sizeof(len) - n);
+		buf_add(&out, "\r\n", 2);
+	}
 	if (!keep)
 		buf_adds(&out, "Connection: close\r\n");
 	else if (req->http_minor == 0)

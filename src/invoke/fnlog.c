@@ -243,6 +243,7 @@ log_check_fired(uv_check_t *h)
 void
 invoke__log_start(struct invoke_service *svc)
 {
+	buf_init(&svc->log_line);
 	svc->log_check = xmalloc(sizeof(*svc->log_check));
 	uv_check_init(svc->loop, svc->log_check);
 	svc->log_check->data = svc;
@@ -259,6 +260,7 @@ void
 invoke__log_stop(struct invoke_service *svc)
 {
 	flush_all(svc);
+	buf_release(&svc->log_line);
 	if (svc->log_check) {
 		uv_close((uv_handle_t *)svc->log_check, log_check_closed);
 		svc->log_check = NULL;
@@ -311,20 +313,27 @@ tail_add(struct buf *tail, const char *text, size_t len)
 		buf_consume(tail, tail->len - TAIL_KEEP);
 }
 
+/* Lines are formatted in one scratch buffer kept by the service: a warm call writes
+ * three, and a fresh buffer each time cost two allocations and, for the longer REPORT
+ * line, a second vsnprintf() once the first had found the buffer too small. */
 static void
 log_linev(struct invoke_service *svc, const char *name, struct buf *tail, const char *fmt,
 	  va_list ap)
 {
-	struct buf b = BUF_INIT;
+	struct buf *b = &svc->log_line;
 	size_t text;
 
-	stamp(&b);
-	text = b.len;
-	buf_vaddf(&b, fmt, ap);
-	buf_addch(&b, '\n');
-	emit(svc, name, &b);
-	tail_add(tail, b.ptr + text, b.len - text);
-	buf_release(&b);
+	buf_reset(b);
+	buf_grow(b, 256);
+	stamp(b);
+	text = b->len;
+	buf_vaddf(b, fmt, ap);
+	buf_addch(b, '\n');
+	emit(svc, name, b);
+	tail_add(tail, b->ptr + text, b->len - text);
+	/* A line after invoke__log_stop() (the service going away) keeps nothing. */
+	if (!svc->log_check)
+		buf_release(b);
 }
 
 void

@@ -61,6 +61,7 @@ struct invoke_service {
 	/* Log lines are written once per loop iteration (fnlog.c). */
 	uv_check_t *log_check;		/* own allocation, freed by its close callback */
 	struct fn_entry *log_dirty;
+	struct buf log_line;		/* scratch for one line, reused (fnlog.c) */
 	/* async dispatcher */
 	uv_timer_t async_timer;
 	size_t async_running;

@@ -96,17 +96,22 @@ write_report(struct invocation *inv, uint64_t end_ns, uint64_t peak_bytes)
 	struct invoke_service *svc = inv->svc;
 	uint64_t dur_ns = inv->dispatched ? end_ns - inv->dispatch_ns : 0;
 	uint64_t billed_ms = (dur_ns + 999999) / 1000000;
+	/* Hundredths of a ms, rounded, in integers: this line is written for every call,
+	 * and printf's floating-point path cost more than the rest of it. */
+	uint64_t dur_cs = (dur_ns + 5000) / 10000, init_cs = (inv->init_ns + 5000) / 10000;
 	char init[64] = "";
 
 	if (billed_ms == 0)
 		billed_ms = 1;
 	if (inv->init_ns)
-		snprintf(init, sizeof(init), "\tInit Duration: %.2f ms", (double)inv->init_ns / 1e6);
+		snprintf(init, sizeof(init), "\tInit Duration: %llu.%02llu ms",
+			 (unsigned long long)(init_cs / 100), (unsigned long long)(init_cs % 100));
 	invoke__log_line_tail(svc, inv->name, TAIL(inv), "END RequestId: %s", inv->request_id);
 	invoke__log_line_tail(svc, inv->name, TAIL(inv),
-			 "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %llu ms\t"
+			 "REPORT RequestId: %s\tDuration: %llu.%02llu ms\tBilled Duration: %llu ms\t"
 			 "Memory Size: %u MB\tMax Memory Used: %llu MB%s",
-			 inv->request_id, (double)dur_ns / 1e6, (unsigned long long)billed_ms,
+			 inv->request_id, (unsigned long long)(dur_cs / 100),
+			 (unsigned long long)(dur_cs % 100), (unsigned long long)billed_ms,
 			 inv->memory_mb, (unsigned long long)((peak_bytes + (1 << 20) - 1) >> 20),
 			 init);
 }

@@ -295,13 +295,26 @@ pool_submit(struct pool_fn *fn, struct pool_call *c)
 	enqueue_wait(p, c, p->cfg.queue_wait_ms, reason);
 }
 
+/* Functions found to wait in one pass of drain_waiting(), with the reason. */
+#define DRAIN_MEMO 8
+
 /* Gives waiting calls, oldest first, whatever capacity there is now. The list
- * is taken whole and rebuilt, so a call that must wait on goes back in order. */
+ * is taken whole and rebuilt, so a call that must wait on goes back in order.
+ *
+ * Under load most of the list is calls of one function, and this runs each
+ * time an instance comes free. place() is a function of the pool's state, and
+ * only a placed call changes that state in a way that could let a waiting one
+ * in, so once a function must wait, its later calls in the pass are not asked
+ * again until something is placed: one pass costs O(waiting), not
+ * O(waiting x instances). */
 static void
 drain_waiting(struct pool *p)
 {
 	struct pool_call *c = p->waiting, *next;
 	uint64_t now = clock_mono_ms();
+	const struct pool_fn *memo_fn[DRAIN_MEMO];
+	const char *memo_reason[DRAIN_MEMO];
+	size_t nmemo = 0, i;
 
 	p->waiting = p->waiting_tail = NULL;
 	p->nwaiting = 0;
@@ -312,10 +325,23 @@ drain_waiting(struct pool *p)
 		next = c->next;
 		c->waiting = false;
 		c->next = NULL;
-		if (c->wait_deadline_ms > now && !p->stopping)
-			r = place(c->fn, c, &reason);
-		if (r == PLACED)
+		if (c->wait_deadline_ms > now && !p->stopping) {
+			for (i = 0; i < nmemo && memo_fn[i] != c->fn; i++)
+				;
+			if (i < nmemo) {
+				reason = memo_reason[i];
+			} else {
+				r = place(c->fn, c, &reason);
+				if (r == MUST_WAIT && nmemo < DRAIN_MEMO) {
+					memo_fn[nmemo] = c->fn;
+					memo_reason[nmemo++] = reason;
+				}
+			}
+		}
+		if (r == PLACED) {
+			nmemo = 0;
 			continue;
+		}
 		/* Not placed (or due for its throttle): back in, same deadline,
 		 * unless it is refused outright (reservation set to 0 meanwhile). */
 		if (r == REFUSED)

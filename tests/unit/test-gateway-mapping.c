@@ -1,6 +1,8 @@
 /* Unit tests for src/gateway/mapping.c: route keys, the payload format 2.0 event, the
  * response mapping and CORS headers, each from a table. The http module's request helpers
- * and router are compiled in (only the gateway and lib archives are linked). */
+ * and router are compiled in (only the gateway and lib archives are linked), and so is
+ * mapping.c itself, with the jansson-built event it replaced (gateway-event-ref.h) to
+ * compare its serialiser with. */
 #include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
@@ -13,7 +15,8 @@
 
 #include "../../src/http/request.c"
 #include "../../src/http/router.c"
-#include "gateway/gateway.h"
+#include "../../src/gateway/mapping.c"
+#include "gateway-event-ref.h"
 
 /* ---- route keys ---- */
 
@@ -214,6 +217,156 @@ test_event(void **state)
 	}
 }
 
+/* ---- the serialiser against the jansson-built reference ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t
+next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* Random bytes, mostly printable, some control characters, invalid UTF-8, valid
+ * multi-byte sequences, escapes and separators. */
+static void
+random_text(struct buf *arena, size_t max)
+{
+	static const char *const bits[] = {
+		"a", "Z", "0", " ", "\"", "\\", "/", ";", ",", "=", "&", "%", "%41", "%e2%82%ac",
+		"%zz", "%00", "\t", "\x01", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff",
+		"\xc3", "\xed\xa0\x80", "\0",
+	};
+	size_t n = next_rand() % (max + 1), i;
+
+	for (i = 0; i < n; i++) {
+		const char *b = bits[next_rand() % ARRAY_SIZE(bits)];
+
+		buf_add(arena, b, *b ? strlen(b) : 1);
+	}
+}
+
+struct rand_req {
+	struct http_request req;
+	struct http_header hs[400];
+	struct http_params params;
+	struct buf arena;	/* never reallocated after the slices are taken */
+	size_t off[2 * 400 + 16][2];
+};
+
+static void
+check_same(const struct gateway_event_in *in, const char *what)
+{
+	struct buf mine = BUF_INIT, ref = BUF_INIT;
+
+	gateway_event_build(in, &mine);
+	ref_event_build(in, &ref);
+	if (mine.len != ref.len || memcmp(mine.ptr, ref.ptr, mine.len) != 0)
+		fail_msg("%s: event differs from jansson's\n mine: %.*s\n  ref: %.*s", what,
+			 (int)MIN(mine.len, 2000), mine.ptr, (int)MIN(ref.len, 2000), ref.ptr);
+	assert_int_equal(jscan_check(mine.ptr, mine.len, NULL, NULL), 0);
+	buf_release(&mine);
+	buf_release(&ref);
+}
+
+static void
+test_event_vs_reference(void **state)
+{
+	static const char *const names[] = {
+		"Host", "host", "User-Agent", "Content-Type", "Cookie", "cookie", "X-Multi",
+		"x-MULTI", "Accept", "Authorization", "X-\xc3\xa9", "X-A", "x-b",
+	};
+	static const char *const types[] = {
+		"application/json", "text/plain; charset=utf-8", "application/octet-stream",
+		"image/png", "application/vnd.api+json",
+	};
+	static struct rand_req r;
+	size_t iter, i, nh, k, cut;
+
+	(void)state;
+	for (iter = 0; iter < 3000; iter++) {
+		struct gateway_event_in in = { 0 };
+		struct buf a = BUF_INIT;
+		/* Pieces go into a, then slices are taken once a stops moving. */
+		size_t n = 0;
+		char what[32];
+
+		memset(&r.req, 0, sizeof(r.req));
+		buf_init(&r.req.body);
+		/* Every 100th request has hundreds of headers (the grouping's slow path) or a
+		 * huge one. */
+		nh = iter % 100 == 7 ? 300 + next_rand() % 100 : next_rand() % 12;
+		r.off[n][0] = a.len;
+		random_text(&a, 6);
+		buf_adds(&a, "/p");
+		r.off[n++][1] = a.len;		/* path */
+		r.off[n][0] = a.len;
+		random_text(&a, 12);
+		r.off[n++][1] = a.len;		/* query */
+		for (i = 0; i < nh; i++) {
+			r.off[n][0] = a.len;
+			if (next_rand() % 8 == 0)
+				random_text(&a, 3);
+			else if (nh > 100)
+				buf_addf(&a, "X-H%u", next_rand() % 150);
+			else
+				buf_adds(&a, names[next_rand() % ARRAY_SIZE(names)]);
+			r.off[n++][1] = a.len;
+			r.off[n][0] = a.len;
+			if (iter % 100 == 42 && i == 0)
+				for (k = 0; k < 2000; k++)
+					buf_adds(&a, "big,");
+			random_text(&a, 8);
+			r.off[n++][1] = a.len;
+		}
+		r.off[n][0] = a.len;
+		random_text(&a, 4);
+		r.off[n++][1] = a.len;		/* a path parameter */
+		for (i = 0; i < n; i++)
+			assert_true(r.off[i][1] <= a.len);
+		r.req.method_name = str_cstr(next_rand() % 2 ? "GET" : "POST");
+		r.req.path = str_from(a.ptr + r.off[0][0], r.off[0][1] - r.off[0][0]);
+		r.req.query = next_rand() % 4 ? str_from(a.ptr + r.off[1][0],
+							   r.off[1][1] - r.off[1][0]) : STR_NULL;
+		r.req.http_minor = (int)(next_rand() % 2);
+		snprintf(r.req.peer_ip, sizeof(r.req.peer_ip), "127.0.0.%u", next_rand() % 256);
+		for (i = 0; i < nh; i++) {
+			r.hs[i].name = str_from(a.ptr + r.off[2 + 2 * i][0],
+						r.off[2 + 2 * i][1] - r.off[2 + 2 * i][0]);
+			r.hs[i].value = str_from(a.ptr + r.off[3 + 2 * i][0],
+						 r.off[3 + 2 * i][1] - r.off[3 + 2 * i][0]);
+			if (str_caseeqs(r.hs[i].name, "content-type"))
+				r.hs[i].value = str_cstr(types[next_rand() % ARRAY_SIZE(types)]);
+		}
+		r.req.headers = r.hs;
+		r.req.nheaders = nh;
+		r.params.n = next_rand() % 3;
+		for (i = 0; i < r.params.n; i++) {
+			r.params.name[i] = str_cstr(i == 2 ? "name" : next_rand() % 2 ? "name" : "id");
+			r.params.value[i] = str_from(a.ptr + r.off[n - 1][0],
+						     r.off[n - 1][1] - r.off[n - 1][0]);
+		}
+		if (next_rand() % 2) {
+			cut = next_rand() % 64;
+			for (i = 0; i < cut; i++)
+				buf_addch(&r.req.body, next_rand() % 3 ? (char)('a' + next_rand() % 26) :
+					  (char)(next_rand() % 256));
+		}
+		in.req = &r.req;
+		in.route_key = next_rand() % 2 ? "GET /p/{name}" : "$default";
+		in.params = &r.params;
+		in.request_id = "5f0c6a5e-0000-4000-8000-000000000000";
+		in.now_ms = 1583348638390ull + (uint64_t)next_rand() * 1000;
+		snprintf(what, sizeof(what), "request %zu", iter);
+		check_same(&in, what);
+		buf_release(&a);
+		buf_release(&r.req.body);
+	}
+}
+
 /* ---- the response ---- */
 
 static void
@@ -280,6 +433,161 @@ test_response(void **state)
 		buf_release(&hs);
 		gateway_response_release(&r);
 	}
+}
+
+/* The mapping as it was, all through jansson: the reference for map_fast(). */
+static int
+map_with_jansson(struct str payload, struct gateway_response *out, struct err *err)
+{
+	struct hoff *offs = NULL;
+	size_t cap = 0, i;
+	json_t *j;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->body);
+	buf_init(&out->strings);
+	j = json_loadb(payload.ptr, payload.len, JSON_DECODE_ANY, NULL);
+	if (!j)
+		return err_setmsg(err, EBADMSG, "not JSON");
+	if (json_is_object(j) && json_object_get(j, "statusCode")) {
+		r = map_object(j, out, &offs, &cap, err);
+	} else {
+		out->status = 200;
+		add_header(out, &offs, &cap, "Content-Type", "application/json");
+		buf_add(&out->body, payload.ptr, payload.len);
+	}
+	json_decref(j);
+	if (r < 0) {
+		free(offs);
+		out->nheaders = 0;
+		return r;
+	}
+	out->headers = xcalloc(out->nheaders ? out->nheaders : 1, sizeof(*out->headers));
+	for (i = 0; i < out->nheaders; i++) {
+		out->headers[i].name = str_cstr(out->strings.ptr + offs[i].name);
+		out->headers[i].value = str_cstr(out->strings.ptr + offs[i].value);
+	}
+	free(offs);
+	return 0;
+}
+
+/* Random answers built from pieces (and some cut or bent): the tree-less mapping and
+ * the jansson one must agree on accept/refuse, status, headers in order and body. */
+static void
+test_response_vs_jansson(void **state)
+{
+	static const char *const codes[] = {
+		"200", "404", "\"201\"", "\" 302\"", "\"+500\"", "99", "600", "200.0", "null", "\"x\"",
+		"-0", "\"\\u0032\\u0030\\u0034\"", "9223372036854775807", "[200]", "\"200x\"",
+		"\"404 \"",
+	};
+	static const char *const values[] = {
+		"\"v\"", "5", "-1.5e3", "true", "false", "null", "{}", "[]", "\"a\\\"b\\u00e9\"",
+		"\"\\ud83d\\ude00\"", "0.1", "1e300",
+	};
+	static const char *const names[] = {
+		"x-a", "X-A", "content-type", "bad name", "x\\u0041", "x-\\u00e9", "", "x-b",
+	};
+	static const char *const bodies[] = {
+		"\"hi\"", "\"AAH/\"", "\"@@@\"", "null", "{\"a\":1}", "[1, 2]", "5", "\"\"",
+		"\"line\\nbreak \\u00e9\"", "\"SGVsbG8=\"", "\"SGVsbG8\"",
+	};
+	static const char *const b64s[] = { "true", "false", "null", "\"yes\"", "1" };
+	struct buf a = BUF_INIT;
+	size_t iter, i, n, nkeys;
+
+	(void)state;
+	/* iter 0 is fixed: 40 headers (past the scanner's 16 on the stack), some repeated. */
+	for (iter = 0; iter < 20000; iter++) {
+		struct gateway_response fast, slow;
+		struct err e1 = ERR_INIT, e2 = ERR_INIT;
+		int r1, r2;
+
+		buf_reset(&a);
+		buf_addch(&a, '{');
+		nkeys = 1 + next_rand() % 6;
+		for (i = 0; i < nkeys; i++) {
+			if (i)
+				buf_addch(&a, ',');
+			switch (next_rand() % 7) {
+			case 0:
+			case 1:
+				buf_addf(&a, "\"statusCode\":%s", codes[next_rand() % ARRAY_SIZE(codes)]);
+				break;
+			case 2:
+				if (next_rand() % 8 == 0) {	/* not an object */
+					buf_addf(&a, "\"headers\":%s",
+						 values[next_rand() % ARRAY_SIZE(values)]);
+					break;
+				}
+				buf_adds(&a, "\"headers\":{");
+				for (n = next_rand() % 5; n > 0; n--)
+					buf_addf(&a, "\"%s\":%s%s", names[next_rand() % ARRAY_SIZE(names)],
+						 values[next_rand() % ARRAY_SIZE(values)], n > 1 ? "," : "");
+				buf_addch(&a, '}');
+				break;
+			case 3:
+				buf_adds(&a, "\"cookies\":");
+				if (next_rand() % 6 == 0) {
+					buf_adds(&a, values[next_rand() % ARRAY_SIZE(values)]);
+					break;
+				}
+				buf_addch(&a, '[');
+				for (n = next_rand() % 4; n > 0; n--)
+					buf_addf(&a, "%s%s", next_rand() % 5 ? "\"k=v; Path=/\"" :
+						 values[next_rand() % ARRAY_SIZE(values)], n > 1 ? "," : "");
+				buf_addch(&a, ']');
+				break;
+			case 4:
+				buf_addf(&a, "\"body\":%s", bodies[next_rand() % ARRAY_SIZE(bodies)]);
+				break;
+			case 5:
+				buf_addf(&a, "\"isBase64Encoded\":%s", b64s[next_rand() % ARRAY_SIZE(b64s)]);
+				break;
+			default:
+				buf_addf(&a, "\"other\":%s", values[next_rand() % ARRAY_SIZE(values)]);
+				break;
+			}
+		}
+		buf_addch(&a, '}');
+		if (iter == 0) {
+			buf_reset(&a);
+			buf_adds(&a, "{\"statusCode\":200,\"headers\":{");
+			for (i = 0; i < 40; i++)
+				buf_addf(&a, "%s\"x-h%zu\":\"v%zu\"", i ? "," : "", i % 29, i);
+			buf_adds(&a, "},\"body\":\"b\"}");
+		}
+		/* Now and then not JSON, or not an object. */
+		if (iter && next_rand() % 20 == 0) {
+			buf_setlen(&a, next_rand() % a.len);
+		} else if (iter && next_rand() % 20 == 0) {
+			buf_reset(&a);
+			buf_adds(&a, values[next_rand() % ARRAY_SIZE(values)]);
+		}
+		r1 = gateway_response_map(str_from(a.ptr, a.len), &fast, &e1);
+		r2 = map_with_jansson(str_from(a.ptr, a.len), &slow, &e2);
+		if ((r1 == 0) != (r2 == 0))
+			fail_msg("'%s': tree-less %s (%s), jansson %s (%s)", a.ptr, r1 ? "refuses" :
+				 "accepts", e1.msg, r2 ? "refuses" : "accepts", e2.msg);
+		if (iter == 0)
+			assert_int_equal(fast.nheaders, 29);
+		if (r1 == 0) {
+			if (fast.status != slow.status || fast.nheaders != slow.nheaders ||
+			    fast.body.len != slow.body.len ||
+			    memcmp(fast.body.ptr, slow.body.ptr, fast.body.len) != 0)
+				fail_msg("'%s': status %d/%d, %zu/%zu headers, body '%s'/'%s'", a.ptr,
+					 fast.status, slow.status, fast.nheaders, slow.nheaders,
+					 fast.body.ptr, slow.body.ptr);
+			for (i = 0; i < fast.nheaders; i++)
+				if (!str_eq(fast.headers[i].name, slow.headers[i].name) ||
+				    !str_eq(fast.headers[i].value, slow.headers[i].value))
+					fail_msg("'%s': header %zu differs", a.ptr, i);
+		}
+		gateway_response_release(&fast);
+		gateway_response_release(&slow);
+	}
+	buf_release(&a);
 }
 
 /* ---- binary detection ---- */
@@ -402,6 +710,8 @@ main(void)
 		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_event),
 		cmocka_unit_test(test_response),      cmocka_unit_test(test_body_is_text),
 		cmocka_unit_test(test_cors),	      cmocka_unit_test(test_token_hash),
+		cmocka_unit_test(test_event_vs_reference),
+		cmocka_unit_test(test_response_vs_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,12 @@ static const struct {
 	{ HTTP_GET, "/nope", -ENOENT, { { NULL, NULL } } },
 	{ HTTP_GET, "", -ENOENT, { { NULL, NULL } } },
 	{ HTTP_GET, "v1/functions", -ENOENT, { { NULL, NULL } } },
+	/* a path that is a prefix of a pattern, or that a pattern is a prefix of */
+	{ HTTP_GET, "/v1/function", -ENOENT, { { NULL, NULL } } },
+	{ HTTP_GET, "/v1/functionsX", -ENOENT, { { NULL, NULL } } },
+	{ HTTP_GET, "/v1/functions/x/invokeX", -ENOENT, { { NULL, NULL } } },
+	{ HTTP_POST, "/v1/functions/x/invoke/", -ENOENT, { { NULL, NULL } } },
+	{ HTTP_GET, "/gw/statics/a", 6, { { "proxy", "statics/a" } } },
 	/* parameters: raw slices, not decoded */
 	{ HTTP_GET, "/v1/functions/hello", 2, { { "name", "hello" } } },
 	{ HTTP_PUT, "/v1/functions/he%2Fllo", 3, { { "name", "he%2Fllo" } } },
