@@ -458,8 +458,12 @@ def main():
     # A pipe makes stdout block-buffered; line buffering keeps print() lines in
     # order with the runtime's answers and in the log if the function dies.
     sys.stdout.reconfigure(line_buffering=True)
-    await_function()
     client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    if "HEARTH_STEM_FD" in os.environ:
+        # Pre-started: connect ahead too. The address is a start-up variable,
+        # the same for the function (src/sandbox/stem.c).
+        client._connect()
+    await_function()
     handler = init(client)
     while True:
         hdrs, body = client.next()
