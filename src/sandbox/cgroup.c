@@ -176,7 +176,9 @@ remove_tree(const char *dir)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] != 'i' || de->d_type != DT_DIR)
+		/* Every child directory is a cgroup of that spawner's: an
+		 * instance's (i), a seed's (s) or a pre-started runtime's (z). */
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		child = xasprintf("%s/%s", dir, de->d_name);
 		for (i = 0; i < 100; i++) {

@@ -348,3 +348,33 @@ def test_allow_weaker_limits_runs_without_them(make_daemon):
     assert not os.path.exists("/sys/fs/cgroup/cpu/hearth-%d" % d.spawner_pid)
     assert json.loads(d.invoke("free", {"action": "forkbomb"}, timeout=90)[2])["forks"] < 1024
     end_all(d, "free")
+
+
+def test_a_dead_spawners_cgroups_are_swept(make_daemon):
+    # A spawner that was SIGKILLed leaves its parent cgroup with whatever was
+    # beneath: instances (i), seeds (s), pre-started runtimes (z). The next
+    # spawner under the same parent removes all of it.
+    from conftest import cgroup_leftovers
+    first = make_daemon()
+    parents = cgroup_leftovers(first.spawner_pid)
+    assert parents
+    dead = 4194000
+    while os.path.exists("/proc/%d" % dead):
+        dead -= 1
+    made = []
+    for parent in parents:
+        stale = os.path.join(os.path.dirname(parent), "hearth-%d" % dead)
+        os.mkdir(stale)
+        made.append(stale)
+        for child in ("i7", "s3", "z2"):
+            os.mkdir(os.path.join(stale, child))
+    try:
+        make_daemon()
+        assert [m for m in made if os.path.exists(m)] == []
+    finally:
+        for m in made:
+            for child in ("i7", "s3", "z2"):
+                if os.path.exists(os.path.join(m, child)):
+                    os.rmdir(os.path.join(m, child))
+            if os.path.exists(m):
+                os.rmdir(m)
