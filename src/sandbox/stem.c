@@ -207,8 +207,15 @@ int
 sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int home_mnt_fd,
 		    int home_cwd_fd, struct err *err)
 {
+	/* Private as well: the clone is born with the propagation of the mount
+	 * it copies, in the spawner's namespace a slave of the host's (mount.c:
+	 * sandbox__skeleton_mount()), so on a host whose / is shared (systemd's
+	 * default) a mount the host later makes under the code directory would
+	 * appear on the running instance's /var/task. A fresh instance's tree
+	 * is private (child.c); this one must be too. */
 	struct mount_attr attr = {
 		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		.propagation = MS_PRIVATE,
 	};
 	_cleanup_close_ int tree = -1;
 	char opts[48];
@@ -218,7 +225,8 @@ sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int hom
 	if (tree < 0)
 		return err_set(err, errno, "cannot clone a mount of '%s'", code_dir);
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return err_set(err, errno, "cannot make the mount of '%s' read-only", code_dir);
+		return err_set(err, errno, "cannot make the mount of '%s' read-only and private",
+			       code_dir);
 	if (setns(pidfd, CLONE_NEWNS) < 0)
 		return err_set(err, errno, "cannot enter the mount namespace of a pre-started runtime");
 	snprintf(opts, sizeof(opts), "size=%" PRIu64, tmp_bytes);

@@ -240,3 +240,38 @@ def test_hearth_variables_are_refused(daemon):
                    "--code", PY, "--env", "HEARTH_STEM=1")
     assert r.returncode != 0
     assert b"reserved" in r.stderr, r.stderr
+
+
+def test_code_mount_takes_no_propagation_from_the_host(tmp_path, make_daemon):
+    """On a host whose mounts are shared (systemd makes / shared), the code
+    mount a stem gets must be private like a fresh instance's: a mount the
+    host makes later under the code directory must not reach the running
+    instance's /var/task. The data directory sits on a shared bind mount
+    here, made before the daemon starts and removed after it stops."""
+    import glob
+    import subprocess
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    subprocess.run(["mount", "--bind", str(shared), str(shared)], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", str(shared)], check=True)
+        d = make_daemon(data=shared / "data")
+        found_class(d, "python3", "probe.state")
+        deploy(d, "f", "python3", "probe.state")
+        wait_stem_ready(d, "python3")
+        time.sleep(0.3)
+        out = call(d, "f")
+        assert out["age_s"] > 0.25, out["age_s"]
+        code = glob.glob(str(shared / "data" / "code" / "*"))
+        assert len(code) == 1, code
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "hearth-test", code[0]],
+                       check=True)
+        try:
+            out = call(d, "f")
+        finally:
+            subprocess.run(["umount", code[0]], check=True)
+        assert out["task"] == ["probe.py"], out["task"]
+        d.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(shared)], check=True)
