@@ -35,6 +35,7 @@
  * two steps done from outside (mounts, assignment); spawner.c decides when
  * stems are made and taken.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -158,26 +159,60 @@ sandbox__stems_add(struct sandbox__stems *st, const struct sandbox__msg *m, cons
 	return c;
 }
 
+static void
+class_release(struct sandbox__stem_class *c)
+{
+	size_t j;
+
+	for (j = 0; j < SANDBOX__STEMS_MAX; j++)
+		sandbox__stem_forget(&c->stems[j]);
+	for (j = 0; j < c->argc; j++)
+		free(c->argv[j]);
+	for (j = 0; j < c->envc; j++)
+		free(c->envp[j]);
+	free(c->argv);
+	free(c->envp);
+	free(c->runtime_dir);
+	buf_release(&c->key);
+}
+
 void
 sandbox__stems_release(struct sandbox__stems *st)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < st->ncls; i++) {
-		struct sandbox__stem_class *c = &st->cls[i];
-
-		for (j = 0; j < SANDBOX__STEMS_MAX; j++)
-			sandbox__stem_forget(&c->stems[j]);
-		for (j = 0; j < c->argc; j++)
-			free(c->argv[j]);
-		for (j = 0; j < c->envc; j++)
-			free(c->envp[j]);
-		free(c->argv);
-		free(c->envp);
-		free(c->runtime_dir);
-		buf_release(&c->key);
-	}
+	for (i = 0; i < st->ncls; i++)
+		class_release(&st->cls[i]);
 	st->ncls = 0;
+}
+
+int
+sandbox__stems_victim(const struct sandbox__stems *st, uint64_t now_ms)
+{
+	int victim = -1;
+	size_t i;
+
+	if (st->ncls < SANDBOX__STEM_CLASSES)
+		return -1;
+	for (i = 0; i < st->ncls; i++) {
+		const struct sandbox__stem_class *c = &st->cls[i];
+
+		if (now_ms - c->used_ms < st->idle_ms)
+			continue;
+		if (victim < 0 || c->used_ms < st->cls[victim].used_ms)
+			victim = (int)i;
+	}
+	return victim;
+}
+
+void
+sandbox__stems_remove(struct sandbox__stems *st, size_t i)
+{
+	assert(i < st->ncls);
+	class_release(&st->cls[i]);
+	if (i != st->ncls - 1)
+		st->cls[i] = st->cls[st->ncls - 1];
+	st->ncls--;
 }
 
 void

@@ -48,9 +48,10 @@ def stems(d):
     return out
 
 
-def wait_stem_ready(d, runtime, timeout=20):
+def wait_stem_ready(d, runtime, timeout=20, lacks=None):
     """Waits until a stem of runtime exists and its interpreter is blocked
-    waiting for a function (sleeping, not running)."""
+    waiting for a function (sleeping, not running); with lacks, one whose
+    start-up environment has no variable of that name."""
     exe = os.path.realpath("/usr/bin/python3" if runtime == "python3" else "/usr/bin/node")
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -65,6 +66,10 @@ def wait_stem_ready(d, runtime, timeout=20):
                         state = f.read().rsplit(")", 1)[1].split()[0]
                     with open("/proc/%d/wchan" % pid) as f:
                         wchan = f.read()
+                    if lacks:
+                        with open("/proc/%d/environ" % pid, "rb") as f:
+                            if (b"\0" + f.read()).find(b"\0" + lacks.encode() + b"=") >= 0:
+                                continue
                 except OSError:
                     continue
                 # Blocked on its assignment socket, after start-up.
@@ -275,3 +280,25 @@ def test_code_mount_takes_no_propagation_from_the_host(tmp_path, make_daemon):
         d.stop()
     finally:
         subprocess.run(["umount", "-l", str(shared)], check=True)
+
+
+def test_an_idle_kind_gives_its_place_to_a_new_one(make_daemon):
+    """The class table is small; the first kinds seen (here four start-up
+    environments of one tenant) must not keep every other function from
+    pre-started runtimes for the daemon's lifetime: a kind unused for a
+    while (60 s; 0.5 s here) gives its place to a new one."""
+    d = make_daemon(env={"HEARTH_STEM_CLASS_IDLE_MS": "500"})
+    for i in range(4):
+        deploy(d, "kind%d" % i, "python3", "probe.state", "--env", "PYTHONKIND=%d" % i)
+        call(d, "kind%d" % i)
+    wait_stem_ready(d, "python3")
+    time.sleep(1)
+    # A fifth kind (the plain one): founded now, in place of an idle one.
+    found_class(d, "python3", "probe.state")
+    deploy(d, "plain", "python3", "probe.state")
+    wait_stem_ready(d, "python3", lacks="PYTHONKIND")
+    time.sleep(0.3)
+    t0 = time.time()
+    out = call(d, "plain")
+    assert out["age_s"] > (time.time() - t0) + 0.2, out["age_s"]
+    assert "PYTHONKIND" not in out["env"]
