@@ -103,6 +103,17 @@ sandbox__stem_key(const struct sandbox__msg *m, struct buf *key)
 	 * directory, loopback-only network (a stem has a pooled namespace). */
 	if (!m->runtime_dir || !m->argc || m->network != SANDBOX_NET_NONE || !m->code_dir)
 		return -1;
+	/* Nor one whose start-up environment can run code by itself: node
+	 * runs NODE_OPTIONS' --import=data:text/javascript,... (or --require,
+	 * --loader, ...) as it starts, so a stem of that class would run the
+	 * function's code before it has a function, unbilled, unlimited in
+	 * time and unseen by `hearth ps`. Which of node's options load code
+	 * grows with each release: none of them gets a stem. The variables
+	 * python and the C library read at start name files, and nothing of
+	 * the function's is in a stem's files before assignment. */
+	for (i = 0; i < m->envc; i++)
+		if (strncmp(m->envp[i], "NODE_OPTIONS=", 13) == 0)
+			return -1;
 	buf_add(key, m->runtime_dir, strlen(m->runtime_dir) + 1);
 	buf_addf(key, "%zu", m->argc);
 	buf_add(key, "", 1);

@@ -302,3 +302,32 @@ def test_an_idle_kind_gives_its_place_to_a_new_one(make_daemon):
     out = call(d, "plain")
     assert out["age_s"] > (time.time() - t0) + 0.2, out["age_s"]
     assert "PYTHONKIND" not in out["env"]
+
+
+def test_node_options_never_run_in_a_stem(daemon):
+    """node runs NODE_OPTIONS' --import=data:... as it starts: a stem of that
+    class would run the function's code before it has a function (unbilled,
+    unlimited in time, unseen by `hearth ps`). Such functions start afresh,
+    and no stem is ever started with NODE_OPTIONS."""
+    d = daemon
+    opts = "NODE_OPTIONS=--import=data:text/javascript,globalThis.early=1"
+    deploy(d, "opts1", "nodejs", "probe.state", "--env", opts)
+    call(d, "opts1")
+    deploy(d, "opts2", "nodejs", "probe.state", "--env", opts)
+    # Long enough for a node stem to start here (it does without the variable).
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        for cg in stems(d):
+            with open(os.path.join(cg, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        with open("/proc/%s/environ" % pid, "rb") as e:
+                            env = e.read()
+                    except OSError:
+                        continue
+                    assert b"NODE_OPTIONS=" not in env, "a stem runs with " + opts
+        time.sleep(0.1)
+    t0 = time.time()
+    out = call(d, "opts2")
+    assert out["ageS"] < (time.time() - t0) + 0.5, out["ageS"]
+    assert out["env"]["NODE_OPTIONS"] == opts.split("=", 1)[1]

@@ -170,6 +170,16 @@ test_no_stem_for_some_spawns(void **state)
 	assert_int_equal(sandbox__stem_key(m, &k), -1);
 	m->code_dir = "/c";
 	assert_int_equal(sandbox__stem_key(m, &k), 0);
+	/* Start-up variables that run code by themselves (node's --import of
+	 * a data: URL): such a stem would run the function's code before it
+	 * has a function. */
+	m->envp[m->envc++] = "NODE_OPTIONS=--import=data:text/javascript,0";
+	m->envp[m->envc] = NULL;
+	assert_int_equal(sandbox__stem_key(m, &k), -1);
+	m->envp[m->envc - 1] = "NODE_OPTIONS=--enable-source-maps";
+	assert_int_equal(sandbox__stem_key(m, &k), -1);
+	m->envp[--m->envc] = NULL;
+	assert_int_equal(sandbox__stem_key(m, &k), 0);
 	buf_release(&k);
 	test_free(m);
 }
