@@ -454,6 +454,10 @@ void sandbox__seed_end(struct sandbox__seed *s, bool wait);
 /* Stems of a class that die or fail before use, in a row, before the class
  * is given up: its runtime does not work as a stem. */
 #define SANDBOX__STEM_MAX_FAILURES 3
+/* A class no spawn asked for in this long gives its place to a new kind
+ * when the table is full: otherwise the first kinds seen (one tenant's
+ * start-up variables) would hold every place until a restart. */
+#define SANDBOX__STEM_CLASS_IDLE_MS (UINT64_C(60) * 1000)
 
 struct sandbox__stem {
 	uint64_t id;		/* the spawner's instance id; 0: empty slot */
@@ -468,6 +472,7 @@ struct sandbox__stem_class {
 	size_t argc, envc;
 	struct sandbox__stem stems[SANDBOX__STEMS_MAX];
 	unsigned failures;	/* in a row; at SANDBOX__STEM_MAX_FAILURES no more stems */
+	uint64_t used_ms;	/* the last spawn of this kind (monotonic) */
 };
 
 struct sandbox__stems {
@@ -475,6 +480,7 @@ struct sandbox__stems {
 	struct sandbox__stem_class cls[SANDBOX__STEM_CLASSES];
 	size_t ncls;
 	uint64_t seq;		/* numbers the stems' ids */
+	uint64_t idle_ms;	/* SANDBOX__STEM_CLASS_IDLE_MS, but in tests */
 };
 
 /* Whether "K=V" is read while an interpreter starts (see stem.c). Pure. */
@@ -487,6 +493,12 @@ struct sandbox__stem_class *sandbox__stems_find(struct sandbox__stems *st, const
 struct sandbox__stem_class *sandbox__stems_add(struct sandbox__stems *st,
 					       const struct sandbox__msg *m, const struct buf *key);
 void sandbox__stems_release(struct sandbox__stems *st);
+/* The class to give up for a new kind when the table is full: the one
+ * unused longest, if unused for st->idle_ms; -1 if none. Pure. */
+int sandbox__stems_victim(const struct sandbox__stems *st, uint64_t now_ms);
+/* Frees class i (closing its stems' fds; the caller kills their processes)
+ * and moves the last class into its place. */
+void sandbox__stems_remove(struct sandbox__stems *st, size_t i);
 /* Closes a stem slot's fds and empties it (the instance is the caller's). */
 void sandbox__stem_forget(struct sandbox__stem *s);
 /* Mounts code_dir read-only on the stem's /var/task and sizes its /tmp, from

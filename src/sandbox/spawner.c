@@ -1074,6 +1074,33 @@ stem_adopt(struct spawner *sp, struct sandbox__stem *s, struct instance *inst,
 	return 0;
 }
 
+/* A full class table gives up the class unused longest, if it has been
+ * idle long enough (sandbox__stems_victim()), killing its ready stems. */
+static void
+stems_make_room(struct spawner *sp)
+{
+	struct sandbox__stem_class *c;
+	struct instance *inst;
+	int victim;
+	size_t j;
+
+	victim = sandbox__stems_victim(&sp->stems, clock_mono_ms());
+	if (victim < 0)
+		return;
+	c = &sp->stems.cls[victim];
+	log_info("spawner: runtime %s: a pre-started kind unused for %" PRIu64 " s gives its "
+		 "place to a new one", c->runtime_dir, (clock_mono_ms() - c->used_ms) / 1000);
+	for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
+		if (!c->stems[j].id)
+			continue;
+		/* Reaped as any stem; stem_dead() then finds no slot of it. */
+		inst = find_instance(sp, c->stems[j].id);
+		if (inst && !inst->dead)
+			kill(inst->pid, SIGKILL);
+	}
+	sandbox__stems_remove(&sp->stems, (size_t)victim);
+}
+
 /*
  * Serves spawn m with a stem when one fits: 1 with fds and *pid filled, 0
  * when the ordinary path must run (no class, no stem ready, or the one taken
@@ -1094,11 +1121,16 @@ stem_take(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *p
 		return 0;
 	}
 	c = sandbox__stems_find(&sp->stems, &key);
-	if (!c)
-		sandbox__stems_add(&sp->stems, m, &key);
-	buf_release(&key);
-	if (!c)
+	if (!c) {
+		stems_make_room(sp);
+		c = sandbox__stems_add(&sp->stems, m, &key);
+		if (c)
+			c->used_ms = clock_mono_ms();
+		buf_release(&key);
 		return 0;
+	}
+	buf_release(&key);
+	c->used_ms = clock_mono_ms();
 	for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
 		struct sandbox__stem *s = &c->stems[j];
 
@@ -1487,6 +1519,10 @@ setup(struct spawner *sp, const struct sandbox_config *cfg, struct err *err)
 		;
 	/* Stems come back here after mounting into one (stem.c). */
 	sp->stems.want = cfg->prestart < SANDBOX__STEMS_MAX ? cfg->prestart : SANDBOX__STEMS_MAX;
+	sp->stems.idle_ms = SANDBOX__STEM_CLASS_IDLE_MS;
+	/* Tests only: a class's idle time before it may be given up. */
+	if (getenv("HEARTH_STEM_CLASS_IDLE_MS"))
+		sp->stems.idle_ms = strtoull(getenv("HEARTH_STEM_CLASS_IDLE_MS"), NULL, 10);
 	sp->home_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (sp->home_mnt_fd < 0)
 		return err_set(err, errno, "cannot open the spawner's mount namespace");

@@ -35,6 +35,7 @@
  * two steps done from outside (mounts, assignment); spawner.c decides when
  * stems are made and taken.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -102,6 +103,17 @@ sandbox__stem_key(const struct sandbox__msg *m, struct buf *key)
 	 * directory, loopback-only network (a stem has a pooled namespace). */
 	if (!m->runtime_dir || !m->argc || m->network != SANDBOX_NET_NONE || !m->code_dir)
 		return -1;
+	/* Nor one whose start-up environment can run code by itself: node
+	 * runs NODE_OPTIONS' --import=data:text/javascript,... (or --require,
+	 * --loader, ...) as it starts, so a stem of that class would run the
+	 * function's code before it has a function, unbilled, unlimited in
+	 * time and unseen by `hearth ps`. Which of node's options load code
+	 * grows with each release: none of them gets a stem. The variables
+	 * python and the C library read at start name files, and nothing of
+	 * the function's is in a stem's files before assignment. */
+	for (i = 0; i < m->envc; i++)
+		if (strncmp(m->envp[i], "NODE_OPTIONS=", 13) == 0)
+			return -1;
 	buf_add(key, m->runtime_dir, strlen(m->runtime_dir) + 1);
 	buf_addf(key, "%zu", m->argc);
 	buf_add(key, "", 1);
@@ -158,26 +170,60 @@ sandbox__stems_add(struct sandbox__stems *st, const struct sandbox__msg *m, cons
 	return c;
 }
 
+static void
+class_release(struct sandbox__stem_class *c)
+{
+	size_t j;
+
+	for (j = 0; j < SANDBOX__STEMS_MAX; j++)
+		sandbox__stem_forget(&c->stems[j]);
+	for (j = 0; j < c->argc; j++)
+		free(c->argv[j]);
+	for (j = 0; j < c->envc; j++)
+		free(c->envp[j]);
+	free(c->argv);
+	free(c->envp);
+	free(c->runtime_dir);
+	buf_release(&c->key);
+}
+
 void
 sandbox__stems_release(struct sandbox__stems *st)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < st->ncls; i++) {
-		struct sandbox__stem_class *c = &st->cls[i];
-
-		for (j = 0; j < SANDBOX__STEMS_MAX; j++)
-			sandbox__stem_forget(&c->stems[j]);
-		for (j = 0; j < c->argc; j++)
-			free(c->argv[j]);
-		for (j = 0; j < c->envc; j++)
-			free(c->envp[j]);
-		free(c->argv);
-		free(c->envp);
-		free(c->runtime_dir);
-		buf_release(&c->key);
-	}
+	for (i = 0; i < st->ncls; i++)
+		class_release(&st->cls[i]);
 	st->ncls = 0;
+}
+
+int
+sandbox__stems_victim(const struct sandbox__stems *st, uint64_t now_ms)
+{
+	int victim = -1;
+	size_t i;
+
+	if (st->ncls < SANDBOX__STEM_CLASSES)
+		return -1;
+	for (i = 0; i < st->ncls; i++) {
+		const struct sandbox__stem_class *c = &st->cls[i];
+
+		if (now_ms - c->used_ms < st->idle_ms)
+			continue;
+		if (victim < 0 || c->used_ms < st->cls[victim].used_ms)
+			victim = (int)i;
+	}
+	return victim;
+}
+
+void
+sandbox__stems_remove(struct sandbox__stems *st, size_t i)
+{
+	assert(i < st->ncls);
+	class_release(&st->cls[i]);
+	if (i != st->ncls - 1)
+		st->cls[i] = st->cls[st->ncls - 1];
+	st->ncls--;
 }
 
 void
@@ -207,8 +253,15 @@ int
 sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int home_mnt_fd,
 		    int home_cwd_fd, struct err *err)
 {
+	/* Private as well: the clone is born with the propagation of the mount
+	 * it copies, in the spawner's namespace a slave of the host's (mount.c:
+	 * sandbox__skeleton_mount()), so on a host whose / is shared (systemd's
+	 * default) a mount the host later makes under the code directory would
+	 * appear on the running instance's /var/task. A fresh instance's tree
+	 * is private (child.c); this one must be too. */
 	struct mount_attr attr = {
 		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		.propagation = MS_PRIVATE,
 	};
 	_cleanup_close_ int tree = -1;
 	char opts[48];
@@ -218,7 +271,8 @@ sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int hom
 	if (tree < 0)
 		return err_set(err, errno, "cannot clone a mount of '%s'", code_dir);
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return err_set(err, errno, "cannot make the mount of '%s' read-only", code_dir);
+		return err_set(err, errno, "cannot make the mount of '%s' read-only and private",
+			       code_dir);
 	if (setns(pidfd, CLONE_NEWNS) < 0)
 		return err_set(err, errno, "cannot enter the mount namespace of a pre-started runtime");
 	snprintf(opts, sizeof(opts), "size=%" PRIu64, tmp_bytes);

@@ -48,9 +48,10 @@ def stems(d):
     return out
 
 
-def wait_stem_ready(d, runtime, timeout=20):
+def wait_stem_ready(d, runtime, timeout=20, lacks=None):
     """Waits until a stem of runtime exists and its interpreter is blocked
-    waiting for a function (sleeping, not running)."""
+    waiting for a function (sleeping, not running); with lacks, one whose
+    start-up environment has no variable of that name."""
     exe = os.path.realpath("/usr/bin/python3" if runtime == "python3" else "/usr/bin/node")
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -65,6 +66,10 @@ def wait_stem_ready(d, runtime, timeout=20):
                         state = f.read().rsplit(")", 1)[1].split()[0]
                     with open("/proc/%d/wchan" % pid) as f:
                         wchan = f.read()
+                    if lacks:
+                        with open("/proc/%d/environ" % pid, "rb") as f:
+                            if (b"\0" + f.read()).find(b"\0" + lacks.encode() + b"=") >= 0:
+                                continue
                 except OSError:
                     continue
                 # Blocked on its assignment socket, after start-up.
@@ -240,3 +245,89 @@ def test_hearth_variables_are_refused(daemon):
                    "--code", PY, "--env", "HEARTH_STEM=1")
     assert r.returncode != 0
     assert b"reserved" in r.stderr, r.stderr
+
+
+def test_code_mount_takes_no_propagation_from_the_host(tmp_path, make_daemon):
+    """On a host whose mounts are shared (systemd makes / shared), the code
+    mount a stem gets must be private like a fresh instance's: a mount the
+    host makes later under the code directory must not reach the running
+    instance's /var/task. The data directory sits on a shared bind mount
+    here, made before the daemon starts and removed after it stops."""
+    import glob
+    import subprocess
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    subprocess.run(["mount", "--bind", str(shared), str(shared)], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", str(shared)], check=True)
+        d = make_daemon(data=shared / "data")
+        found_class(d, "python3", "probe.state")
+        deploy(d, "f", "python3", "probe.state")
+        wait_stem_ready(d, "python3")
+        time.sleep(0.3)
+        out = call(d, "f")
+        assert out["age_s"] > 0.25, out["age_s"]
+        code = glob.glob(str(shared / "data" / "code" / "*"))
+        assert len(code) == 1, code
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "hearth-test", code[0]],
+                       check=True)
+        try:
+            out = call(d, "f")
+        finally:
+            subprocess.run(["umount", code[0]], check=True)
+        assert out["task"] == ["probe.py"], out["task"]
+        d.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(shared)], check=True)
+
+
+def test_an_idle_kind_gives_its_place_to_a_new_one(make_daemon):
+    """The class table is small; the first kinds seen (here four start-up
+    environments of one tenant) must not keep every other function from
+    pre-started runtimes for the daemon's lifetime: a kind unused for a
+    while (60 s; 0.5 s here) gives its place to a new one."""
+    d = make_daemon(env={"HEARTH_STEM_CLASS_IDLE_MS": "500"})
+    for i in range(4):
+        deploy(d, "kind%d" % i, "python3", "probe.state", "--env", "PYTHONKIND=%d" % i)
+        call(d, "kind%d" % i)
+    wait_stem_ready(d, "python3")
+    time.sleep(1)
+    # A fifth kind (the plain one): founded now, in place of an idle one.
+    found_class(d, "python3", "probe.state")
+    deploy(d, "plain", "python3", "probe.state")
+    wait_stem_ready(d, "python3", lacks="PYTHONKIND")
+    time.sleep(0.3)
+    t0 = time.time()
+    out = call(d, "plain")
+    assert out["age_s"] > (time.time() - t0) + 0.2, out["age_s"]
+    assert "PYTHONKIND" not in out["env"]
+
+
+def test_node_options_never_run_in_a_stem(daemon):
+    """node runs NODE_OPTIONS' --import=data:... as it starts: a stem of that
+    class would run the function's code before it has a function (unbilled,
+    unlimited in time, unseen by `hearth ps`). Such functions start afresh,
+    and no stem is ever started with NODE_OPTIONS."""
+    d = daemon
+    opts = "NODE_OPTIONS=--import=data:text/javascript,globalThis.early=1"
+    deploy(d, "opts1", "nodejs", "probe.state", "--env", opts)
+    call(d, "opts1")
+    deploy(d, "opts2", "nodejs", "probe.state", "--env", opts)
+    # Long enough for a node stem to start here (it does without the variable).
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        for cg in stems(d):
+            with open(os.path.join(cg, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        with open("/proc/%s/environ" % pid, "rb") as e:
+                            env = e.read()
+                    except OSError:
+                        continue
+                    assert b"NODE_OPTIONS=" not in env, "a stem runs with " + opts
+        time.sleep(0.1)
+    t0 = time.time()
+    out = call(d, "opts2")
+    assert out["ageS"] < (time.time() - t0) + 0.5, out["ageS"]
+    assert out["env"]["NODE_OPTIONS"] == opts.split("=", 1)[1]

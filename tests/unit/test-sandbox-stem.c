@@ -170,6 +170,16 @@ test_no_stem_for_some_spawns(void **state)
 	assert_int_equal(sandbox__stem_key(m, &k), -1);
 	m->code_dir = "/c";
 	assert_int_equal(sandbox__stem_key(m, &k), 0);
+	/* Start-up variables that run code by themselves (node's --import of
+	 * a data: URL): such a stem would run the function's code before it
+	 * has a function. */
+	m->envp[m->envc++] = "NODE_OPTIONS=--import=data:text/javascript,0";
+	m->envp[m->envc] = NULL;
+	assert_int_equal(sandbox__stem_key(m, &k), -1);
+	m->envp[m->envc - 1] = "NODE_OPTIONS=--enable-source-maps";
+	assert_int_equal(sandbox__stem_key(m, &k), -1);
+	m->envp[--m->envc] = NULL;
+	assert_int_equal(sandbox__stem_key(m, &k), 0);
 	buf_release(&k);
 	test_free(m);
 }
@@ -212,6 +222,53 @@ test_class_table(void **state)
 	test_free(m);
 }
 
+/* A full table gives up the class unused longest, and only once it has been
+ * idle: one tenant's kinds, seen first, must not hold every place. */
+static void
+test_idle_class_gives_way(void **state)
+{
+	static const char *const env[] = { "PATH=/usr/bin", NULL };
+	struct sandbox__stems st = { .want = 1, .idle_ms = 1000 };
+	struct sandbox__msg *m = spawn_msg(env);
+	struct sandbox__stem_class *c;
+	struct buf k = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sandbox__stem_key(m, &k), 0);
+	for (i = 0; i < SANDBOX__STEM_CLASSES; i++) {
+		buf_addf(&k, "%zu", i);
+		c = sandbox__stems_add(&st, m, &k);
+		assert_non_null(c);
+		c->used_ms = 5000 + i * 100;
+	}
+	/* Not full: nothing to give up, however old. */
+	st.ncls--;
+	assert_int_equal(sandbox__stems_victim(&st, 100000), -1);
+	st.ncls++;
+	/* Full, but every class used within idle_ms. */
+	assert_int_equal(sandbox__stems_victim(&st, 5000 + 999), -1);
+	/* Class 0 idle long enough: it goes, not the younger ones. */
+	assert_int_equal(sandbox__stems_victim(&st, 6000), 0);
+	/* Class 2 used longest ago once 0 was used again. */
+	st.cls[0].used_ms = 9000;
+	st.cls[1].used_ms = 9000;
+	assert_int_equal(sandbox__stems_victim(&st, 9000), 2);
+	/* Removing one keeps the others findable and makes room. */
+	buf_reset(&k);
+	buf_add(&k, st.cls[3].key.ptr, st.cls[3].key.len);
+	sandbox__stems_remove(&st, 2);
+	assert_int_equal(st.ncls, SANDBOX__STEM_CLASSES - 1);
+	c = sandbox__stems_find(&st, &k);
+	assert_non_null(c);
+	assert_ptr_equal(c, &st.cls[2]);
+	buf_add(&k, "new", 3);
+	assert_non_null(sandbox__stems_add(&st, m, &k));
+	sandbox__stems_release(&st);
+	buf_release(&k);
+	test_free(m);
+}
+
 int
 main(void)
 {
@@ -221,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_startup_differences_split_classes),
 		cmocka_unit_test(test_no_stem_for_some_spawns),
 		cmocka_unit_test(test_class_table),
+		cmocka_unit_test(test_idle_class_gives_way),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
