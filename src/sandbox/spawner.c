@@ -1149,6 +1149,10 @@ stem_take(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *p
 				 ": %s; starting one afresh", m->id, err.msg);
 			kill(inst->pid, SIGKILL);
 			stem_failed(c);
+			sandbox__stem_forget(s);
+			/* The cause may be the request's, not the stem's: one
+			 * failure costs one stem, never the whole class. */
+			return 0;
 		}
 		sandbox__stem_forget(s);
 	}

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -265,7 +266,7 @@ sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int hom
 	};
 	_cleanup_close_ int tree = -1;
 	char opts[48];
-	int r = 0;
+	int r = 0, i;
 
 	tree = open_tree(AT_FDCWD, code_dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
@@ -282,7 +283,11 @@ sandbox__stem_mount(int pidfd, const char *code_dir, uint64_t tmp_bytes, int hom
 		r = err_set(err, errno, "cannot resize /tmp to %" PRIu64 " bytes", tmp_bytes);
 	/* Staying in a sandbox's namespace would build every later sandbox
 	 * from its root: no way on from there. */
-	if (setns(home_mnt_fd, CLONE_NEWNS) < 0 || fchdir(home_cwd_fd) < 0) {
+	/* setns() back can only fail for want of memory (ENOMEM allocating the
+	 * namespace set): worth a few tries before giving up. */
+	for (i = 0; i < 5 && setns(home_mnt_fd, CLONE_NEWNS) < 0; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	if (i == 5 || fchdir(home_cwd_fd) < 0) {
 		log_error("spawner: cannot return to its own mount namespace: %s", strerror(errno));
 		abort();
 	}
