@@ -38,6 +38,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "sandbox/internal.h"
+#include "sandbox/spawner.h"
 #include "lib/banned.h"
 
 /*
@@ -53,67 +54,11 @@
  */
 #define HOST_ID_BASE 100000
 #define ID_RANGE 65536
-/* User namespaces (one per live instance) kept at most. Beyond this many
- * instances at once, slots are shared round-robin: pid, mount and network
- * namespaces still keep those instances apart. */
-#define USERNS_SLOTS 256
-/* Ready, unused slots the spawner keeps made ahead of need. */
-#define USERNS_SPARE 4
-
 /* How often and for how long a dead instance's cgroup rmdir is retried. */
 #define RMDIR_RETRY_MS 10
 #define RMDIR_GIVE_UP_MS 10000
 /* A child that neither execs nor fails within this is stuck; kill it. */
 #define CHILD_SETUP_TIMEOUT_MS 10000
-/* Network namespaces made ahead of need. A burst larger than this makes the
- * rest on the spot (~0.5 ms each); the pool refills while the spawner idles. */
-#define NETNS_POOL 8
-/* Seeds (seed.c) kept ready on cgroup v1: a burst larger than this takes
- * the direct path (clone, then move the child into its cgroups) for the
- * rest. Each is a sleeping fork of the spawner and four empty cgroups. */
-#define SEED_POOL 4
-
-struct instance {
-	struct instance *next;
-	uint64_t id;
-	pid_t pid;
-	bool dead;		/* reaped; the cgroup removal may still be pending */
-	int wait_status;
-	int oom_killed;
-	uint64_t dead_since_ms;
-	int slot;		/* user namespace slot (host id HOST_ID_BASE + slot) */
-	uint64_t mem_bytes;
-	/* Still on the init boost's CPU limits until this (sandbox.h:
-	 * SANDBOX_INIT_BOOST_MS); 0 once the steady limits are written. */
-	uint64_t boost_until_ms;
-	bool stem;		/* a pre-started runtime no spawn took yet (stem.c) */
-	struct sandbox__cgroup_inst cg;
-};
-
-struct spawner {
-	int ctl_fd;
-	int sig_fd;
-	int cap_last;
-	int userns[USERNS_SLOTS];	/* per slot: a user namespace fd, or -1 until made */
-	uint16_t users[USERNS_SLOTS];	/* live instances per slot */
-	size_t n_userns;		/* slots made: 0..n_userns-1 */
-	size_t next_shared;		/* round-robin when every slot is busy */
-	struct sandbox__seccomp seccomp;	/* compiled once at start-up */
-	int host_netns_fd;	/* the spawner's own network namespace */
-	int netns[NETNS_POOL];	/* ready network namespaces, loopback up */
-	size_t n_netns;
-	bool stopping;
-	struct sandbox__cgroups cg;
-	struct sandbox__rootfs rf;
-	struct instance *instances;
-	char *rbuf;		/* one received control message */
-	size_t rlen;		/* its length */
-	struct sandbox__seed seeds[SEED_POOL];	/* pid 0: an empty slot */
-	uint64_t seed_seq;	/* names the seeds' cgroups "s<seq>" */
-	bool seeds_off;		/* v2, or a seed failed: the direct path only */
-	struct sandbox__stems stems;	/* pre-started runtimes (stem.c) */
-	int home_mnt_fd, home_cwd_fd;	/* where stem mounts come back to */
-};
 
 const char *
 sandbox__step_name(int step)
@@ -653,8 +598,8 @@ wait_exec(int fd, struct sandbox__child_error *ce)
 	return n < 0 ? -errno : -EPROTO;
 }
 
-static struct instance *
-find_instance(struct spawner *sp, uint64_t id)
+struct instance *
+sandbox__find_instance(struct spawner *sp, uint64_t id)
 {
 	struct instance *i;
 
@@ -670,8 +615,8 @@ find_instance(struct spawner *sp, uint64_t id)
  * memory cgroup's O_PATH fd and, where the host has a freezer, the fd that
  * freezes and thaws it (else -1), for the caller to send.
  */
-static int
-spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t len, int fds[4],
+int
+sandbox__spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t len, int fds[4],
       pid_t *pid_out, struct err *err)
 {
 	_cleanup_close_ int relay_parent = -1, relay_child = -1, cg_fd = -1, pidfd = -1;
@@ -689,7 +634,7 @@ spawn(struct spawner *sp, const struct sandbox__msg *m, const void *req, size_t 
 	size_t i;
 	pid_t pid;
 
-	if (find_instance(sp, m->id))
+	if (sandbox__find_instance(sp, m->id))
 		return err_setmsg(err, EEXIST, "instance %" PRIu64 " already exists", m->id);
 	if (!m->mem_bytes || !m->tmp_bytes || !m->pids_max)
 		return err_setmsg(err, EINVAL, "mem_bytes, tmp_bytes and pids_max must be set");
@@ -898,127 +843,12 @@ fail_cgroup:
 	return r;
 }
 
-/*
- * A stem's start is work done ahead of need: it must not slow the cold starts
- * it is meant to speed up. So it runs at the least CPU weight there is, with
- * a full core's quota: on an idle host it starts as fast as any instance, on
- * a busy one it waits for spare time. Its quota stays until a spawn takes it
- * (no init boost to end: its limits are rewritten then).
- */
-static void
-stem_idle_cpu(struct spawner *sp, struct instance *inst)
-{
-	struct sandbox_cpu steady, idle;
-	struct err err = ERR_INIT;
-
-	sandbox_cpu_for_memory(SANDBOX__STEM_MEM_BYTES, &steady);
-	sandbox_cpu_boost(&steady, &idle);
-	idle.shares = 2;
-	idle.weight = 1;
-	inst->boost_until_ms = 0;
-	if (sp->cg.ops->set_cpu(&sp->cg, &inst->cg, &idle, &err) < 0)
-		log_warn("spawner: pre-started runtime: %s", err.msg);
-}
-
-/* One more stem of c failed, to start or before use; three in a row and the
- * class starts no more (its runtime does not work as a stem). */
-static void
-stem_failed(struct sandbox__stem_class *c)
-{
-	if (++c->failures == SANDBOX__STEM_MAX_FAILURES)
-		log_warn("spawner: runtime %s fails to pre-start; its cold starts start it "
-			 "afresh from now on", c->runtime_dir);
-}
-
-/* Starts one stem of class c. Returns whether it started. */
-static bool
-stem_start(struct spawner *sp, struct sandbox__stem_class *c, struct sandbox__stem *slot)
-{
-	struct sandbox__msg *m = xmalloc(sizeof(*m));
-	struct err err = ERR_INIT;
-	struct buf req = BUF_INIT;
-	struct instance *inst;
-	pid_t pid;
-	int r;
-
-	sandbox__msg_init(m, SANDBOX__MSG_SPAWN, SANDBOX__STEM_ID_BASE + ++sp->stems.seq);
-	m->runtime_dir = c->runtime_dir;
-	memcpy(m->argv, c->argv, (c->argc + 1) * sizeof(*c->argv));
-	m->argc = c->argc;
-	memcpy(m->envp, c->envp, (c->envc + 1) * sizeof(*c->envp));
-	m->envc = c->envc;
-	m->mem_bytes = SANDBOX__STEM_MEM_BYTES;
-	m->tmp_bytes = SANDBOX__STEM_TMP_BYTES;
-	m->pids_max = 1024;
-	m->network = SANDBOX_NET_NONE;
-	/* A seed decodes the request itself. */
-	r = sandbox__msg_encode(m, &req);
-	if (r < 0)
-		err_set(&err, -r, "cannot encode the request");
-	else
-		r = spawn(sp, m, req.ptr, req.len, slot->fds, &pid, &err);
-	if (r < 0) {
-		log_warn("spawner: cannot pre-start runtime %s: %s", c->runtime_dir, err.msg);
-		stem_failed(c);
-	} else {
-		inst = find_instance(sp, m->id);
-		inst->stem = true;
-		slot->id = m->id;
-		slot->pid = pid;
-		stem_idle_cpu(sp, inst);
-	}
-	buf_release(&req);
-	free(m);
-	return r == 0;
-}
-
-/* Starts a missing stem, one per call, while the spawner is idle; returns
- * whether more are missing. */
-static bool
-stem_refill(struct spawner *sp)
-{
-	bool started = false, missing = false;
-	size_t i, j;
-
-	for (i = 0; i < sp->stems.ncls; i++) {
-		struct sandbox__stem_class *c = &sp->stems.cls[i];
-
-		if (c->failures >= SANDBOX__STEM_MAX_FAILURES)
-			continue;
-		for (j = 0; j < sp->stems.want && j < SANDBOX__STEMS_MAX; j++) {
-			if (c->stems[j].id)
-				continue;
-			if (started)
-				return true;
-			stem_start(sp, c, &c->stems[j]);
-			started = true;
-			missing = missing || !c->stems[j].id;
-		}
-	}
-	return missing;
-}
-
-static bool
-stems_short(const struct spawner *sp)
-{
-	size_t i, j;
-
-	for (i = 0; i < sp->stems.ncls; i++) {
-		if (sp->stems.cls[i].failures >= SANDBOX__STEM_MAX_FAILURES)
-			continue;
-		for (j = 0; j < sp->stems.want && j < SANDBOX__STEMS_MAX; j++)
-			if (!sp->stems.cls[i].stems[j].id)
-				return true;
-	}
-	return false;
-}
-
 static bool
 pools_short(const struct spawner *sp)
 {
 	return sp->n_netns < NETNS_POOL ||
 	       (userns_spare(sp) < USERNS_SPARE && sp->n_userns < USERNS_SLOTS) ||
-	       seeds_short(sp) || stems_short(sp);
+	       seeds_short(sp) || sandbox__stems_short(sp);
 }
 
 /*
@@ -1047,137 +877,9 @@ refill_one(struct spawner *sp)
 		ok = !sp->seeds_off;
 	} else {
 		/* Last: a stem is a whole sandbox, the longest step. */
-		return stem_refill(sp);
+		return sandbox__stems_refill(sp);
 	}
 	return ok && pools_short(sp);
-}
-
-/* Turns stem s (instance inst) into the instance m asks for. */
-static int
-stem_adopt(struct spawner *sp, struct sandbox__stem *s, struct instance *inst,
-	   const struct sandbox__msg *m, struct err *err)
-{
-	int r;
-
-	r = sp->cg.ops->set_limits(&sp->cg, &inst->cg, m->mem_bytes, m->pids_max, err);
-	if (r == 0)
-		r = sandbox__stem_mount(s->fds[1], m->code_dir, m->tmp_bytes, sp->home_mnt_fd,
-					sp->home_cwd_fd, err);
-	if (r == 0)
-		r = sandbox__stem_assign(s->fds[0], m->envp, err);
-	if (r < 0)
-		return r;
-	inst->id = m->id;
-	inst->stem = false;
-	inst->mem_bytes = m->mem_bytes;
-	inst->boost_until_ms = clock_mono_ms() + SANDBOX_INIT_BOOST_MS;
-	return 0;
-}
-
-/* A full class table gives up the class unused longest, if it has been
- * idle long enough (sandbox__stems_victim()), killing its ready stems. */
-static void
-stems_make_room(struct spawner *sp)
-{
-	struct sandbox__stem_class *c;
-	struct instance *inst;
-	int victim;
-	size_t j;
-
-	victim = sandbox__stems_victim(&sp->stems, clock_mono_ms());
-	if (victim < 0)
-		return;
-	c = &sp->stems.cls[victim];
-	log_info("spawner: runtime %s: a pre-started kind unused for %" PRIu64 " s gives its "
-		 "place to a new one", c->runtime_dir, (clock_mono_ms() - c->used_ms) / 1000);
-	for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
-		if (!c->stems[j].id)
-			continue;
-		/* Reaped as any stem; stem_dead() then finds no slot of it. */
-		inst = find_instance(sp, c->stems[j].id);
-		if (inst && !inst->dead)
-			kill(inst->pid, SIGKILL);
-	}
-	sandbox__stems_remove(&sp->stems, (size_t)victim);
-}
-
-/*
- * Serves spawn m with a stem when one fits: 1 with fds and *pid filled, 0
- * when the ordinary path must run (no class, no stem ready, or the one taken
- * failed; it is then killed). The first request of a kind founds its class,
- * whose stems the idle loop starts.
- */
-static int
-stem_take(struct spawner *sp, const struct sandbox__msg *m, int fds[4], pid_t *pid)
-{
-	struct sandbox__stem_class *c;
-	struct buf key = BUF_INIT;
-	struct err err = ERR_INIT;
-	struct instance *inst;
-	size_t j;
-
-	if (!sp->stems.want || sandbox__stem_key(m, &key) < 0) {
-		buf_release(&key);
-		return 0;
-	}
-	c = sandbox__stems_find(&sp->stems, &key);
-	if (!c) {
-		stems_make_room(sp);
-		c = sandbox__stems_add(&sp->stems, m, &key);
-		if (c)
-			c->used_ms = clock_mono_ms();
-		buf_release(&key);
-		return 0;
-	}
-	buf_release(&key);
-	c->used_ms = clock_mono_ms();
-	for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
-		struct sandbox__stem *s = &c->stems[j];
-
-		if (!s->id)
-			continue;
-		inst = find_instance(sp, s->id);
-		if (inst && !inst->dead && stem_adopt(sp, s, inst, m, &err) == 0) {
-			memcpy(fds, s->fds, sizeof(s->fds));
-			*pid = s->pid;
-			memset(s, 0, sizeof(*s));
-			c->failures = 0;
-			return 1;
-		}
-		if (inst && !inst->dead) {
-			log_warn("spawner: a pre-started runtime cannot become instance %" PRIu64
-				 ": %s; starting one afresh", m->id, err.msg);
-			kill(inst->pid, SIGKILL);
-			stem_failed(c);
-			sandbox__stem_forget(s);
-			/* The cause may be the request's, not the stem's: one
-			 * failure costs one stem, never the whole class. */
-			return 0;
-		}
-		sandbox__stem_forget(s);
-	}
-	return 0;
-}
-
-/* A stem died before any spawn took it: nobody to tell but its class. */
-static void
-stem_dead(struct spawner *sp, const struct instance *inst)
-{
-	size_t i, j;
-
-	for (i = 0; i < sp->stems.ncls; i++) {
-		for (j = 0; j < SANDBOX__STEMS_MAX; j++) {
-			struct sandbox__stem *s = &sp->stems.cls[i].stems[j];
-
-			if (s->id != inst->id)
-				continue;
-			if (!sp->stopping)
-				log_warn("spawner: pre-started runtime %s ended before use (status "
-					 "0x%x)", sp->stems.cls[i].runtime_dir, inst->wait_status);
-			stem_failed(&sp->stems.cls[i]);
-			sandbox__stem_forget(s);
-		}
-	}
 }
 
 static void
@@ -1195,9 +897,9 @@ handle_spawn(struct spawner *sp, const struct sandbox__msg *m)
 		send_spawn_failed(sp, m->id, &err);
 		return;
 	}
-	r = stem_take(sp, m, fds, &pid);
+	r = sandbox__stem_take(sp, m, fds, &pid);
 	if (r == 0)
-		r = spawn(sp, m, sp->rbuf, sp->rlen, fds, &pid, &err);
+		r = sandbox__spawn(sp, m, sp->rbuf, sp->rlen, fds, &pid, &err);
 	if (r < 0) {
 		send_spawn_failed(sp, m->id, &err);
 		return;
@@ -1255,7 +957,7 @@ expire_boosts(struct spawner *sp)
 static void
 handle_init_done(struct spawner *sp, const struct sandbox__msg *m)
 {
-	struct instance *inst = find_instance(sp, m->id);
+	struct instance *inst = sandbox__find_instance(sp, m->id);
 
 	/* Unknown: it died and was reported already; the daemon's message
 	 * crossed ours. */
@@ -1329,7 +1031,7 @@ finish_dead(struct spawner *sp)
 			log_warn("spawner: instance %" PRIu64 ": cannot remove its cgroup: %s",
 				 inst->id, strerror(-r));
 		if (inst->stem) {
-			stem_dead(sp, inst);
+			sandbox__stem_dead(sp, inst);
 			unlink_instance(sp, inst);
 			continue;
 		}

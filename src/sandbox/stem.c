@@ -32,7 +32,7 @@
  * read after the assignment. Everything else takes the ordinary path.
  *
  * This file holds the pure parts (the class key), the class table, and the
- * two steps done from outside (mounts, assignment); spawner.c decides when
+ * two steps done from outside (mounts, assignment); spawner-stem.c decides when
  * stems are made and taken.
  */
 #include <assert.h>
