@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "../../src/invoke/fnlog.c"
 
 static struct fn_entry *the_fe;
@@ -52,21 +54,11 @@ entry_free(struct invoke_service *svc, struct fn_entry *fe)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hearth-fnlog-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_make(f->dir, sizeof(f->dir), "fnlog");
 	f->svc.log_dir = f->dir;
 	f->svc.cfg.log_max_bytes = 1000;
 	/* No check handle: every line is written at once, as at shutdown. */
@@ -82,7 +74,7 @@ teardown(void **state)
 
 	entry_free(&f->svc, the_fe);
 	the_fe = NULL;
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }

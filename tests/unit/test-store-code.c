@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 enum fmt { ZIP, TGZ, TAR };
 
 struct ent {
@@ -32,21 +34,11 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hearth-store-code-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_make(f->dir, sizeof(f->dir), "store-code");
 	/* code_unpack() creates the root itself. */
 	f->root = xasprintf("%s/code", f->dir);
 	*state = f;
@@ -58,7 +50,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f->root);
 	free(f);
 	return 0;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "store/store.h"
 
 struct fixture {
@@ -22,22 +24,12 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct err err = ERR_INIT;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hearth-store-ev-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_make(f->dir, sizeof(f->dir), "store-ev");
 	f->path = xasprintf("%s/hearth.db", f->dir);
 	assert_int_equal(store_open(&f->st, f->path, &err), 0);
 	*state = f;
@@ -50,7 +42,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f->path);
 	free(f);
 	return 0;

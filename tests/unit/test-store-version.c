@@ -11,21 +11,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "store/store.h"
 
 struct fixture {
 	char dir[64];
 	struct store *st;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 put_fn(struct store *st, const char *name, char sha_char, uint32_t memory_mb)
@@ -56,8 +49,7 @@ setup(void **state)
 	struct err err = ERR_INIT;
 	char *path;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hearth-store-ver-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_make(f->dir, sizeof(f->dir), "store-ver");
 	path = xasprintf("%s/hearth.db", f->dir);
 	assert_int_equal(store_open(&f->st, path, &err), 0);
 	free(path);
@@ -72,7 +64,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }
