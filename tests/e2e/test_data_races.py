@@ -1,0 +1,90 @@
+"""Adversarial races against code collection, event pruning and log rotation: each test
+makes a race happen for real against the daemon and checks nothing accepted is lost and
+no code still needed is removed."""
+
+import json
+import os
+import threading
+import time
+
+
+def trees(d):
+    root = os.path.join(d.data, "code")
+    return {n for n in os.listdir(root) if len(n) == 64}
+
+
+def wait_busy(d, name, n=1, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        busy = [i for i in d.instances() if i["function"] == name and i["state"] == "busy"]
+        if len(busy) >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError("no busy instance of %s" % name)
+
+
+def test_update_while_a_call_waits_for_capacity(make_daemon):
+    # Reserved concurrency 1: a call of revision 2 waits while revision 1's call runs.
+    # Another update retires revision 2 while that call still waits for a slot, and
+    # revision 2 has no instance yet. The waiting call must still run (or fail
+    # cleanly), never against freed state or a removed /var/task.
+    d = make_daemon(["--queue-wait", "8000"])
+    d.deploy_fixture("sleep", "f")
+    status, _, body = d.request("PUT", "/v1/functions/f/scheduling", {"reserved": 1})
+    assert status == 200, body
+    got = {}
+
+    def call(key, payload):
+        got[key] = d.invoke("f", payload)
+
+    a = threading.Thread(target=call, args=("a", {"ms": 2500}))
+    a.start()
+    wait_busy(d, "f")
+    d.deploy_fixture("echo", "f")  # revision 2: its pool handle is made by the next call
+    b = threading.Thread(target=call, args=("b", {"x": 1}))
+    b.start()
+    time.sleep(0.5)  # b now waits behind a for the one slot
+    d.deploy_fixture("logger", "f")  # revision 3 retires revision 2 under b
+    a.join()
+    b.join()
+    assert got["a"][0] == 200, got["a"]
+    assert got["b"][0] == 200, got["b"]
+    assert b"errorType" not in got["b"][2], got["b"]
+    assert d.invoke("f")[0] == 200
+    # Once b is done, revisions 1 and 2 are unused: only revision 3's tree stays.
+    deadline = time.time() + 15
+    while len(trees(d)) != 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(trees(d)) == 1, trees(d)
+
+
+def test_delete_while_a_call_waits_for_capacity(make_daemon):
+    # As above, but the function is deleted under the waiting call: the call ends
+    # with an answer (it ran on the code it was accepted for, or was refused), the
+    # daemon survives, and every tree goes afterwards.
+    d = make_daemon(["--queue-wait", "8000"])
+    d.deploy_fixture("sleep", "f")
+    status, _, body = d.request("PUT", "/v1/functions/f/scheduling", {"reserved": 1})
+    assert status == 200, body
+    got = {}
+
+    def call(key, payload):
+        got[key] = d.invoke("f", payload)
+
+    a = threading.Thread(target=call, args=("a", {"ms": 2000}))
+    a.start()
+    wait_busy(d, "f")
+    d.deploy_fixture("echo", "f")
+    b = threading.Thread(target=call, args=("b", {"x": 1}))
+    b.start()
+    time.sleep(0.5)
+    d.cli("rm", "f", check=True)
+    a.join()
+    b.join()
+    assert got["a"][0] == 200, got["a"]
+    assert got["b"][0] in (200, 404, 429), got["b"]
+    assert d.request("GET", "/v1/health")[0] == 200
+    deadline = time.time() + 15
+    while trees(d) and time.time() < deadline:
+        time.sleep(0.05)
+    assert trees(d) == set()
