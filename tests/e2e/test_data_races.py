@@ -88,3 +88,39 @@ def test_delete_while_a_call_waits_for_capacity(make_daemon):
     while trees(d) and time.time() < deadline:
         time.sleep(0.05)
     assert trees(d) == set()
+
+
+def test_concurrent_updates_lose_nothing(daemon):
+    # A code update (slow: a large archive to unpack) and a settings-only update of the
+    # same function, in flight together. Each update merges its settings over the
+    # function as it was when it arrived and commits when its unpack is done, so the
+    # one that commits last used to undo the other while both had answered 200.
+    # Now every update that answers 200 is in the function afterwards; one refused
+    # with 409 says so.
+    import base64
+    from archives import read, zip_of
+
+    d = daemon
+    d.deploy_fixture("echo", "f")
+    boot = read(os.path.join(os.environ["HEARTH_BUILD"], "fixtures", "envdump", "bootstrap"))
+    big = zip_of({"bootstrap": (boot, 0o755), "pad": (os.urandom(24 << 20), 0o644)})
+    got = {}
+
+    def code_update():
+        got["code"] = d.request("PUT", "/v1/functions/f", {
+            "code_base64": base64.b64encode(big).decode()})
+
+    t = threading.Thread(target=code_update)
+    t.start()
+    time.sleep(0.3)  # the code update is unpacking now
+    got["env"] = d.request("PUT", "/v1/functions/f", {"environment": {"K": "V"}})
+    t.join()
+    assert got["code"][0] == 200, got["code"]
+    fn = json.loads(d.request("GET", "/v1/functions/f")[2])
+    if got["env"][0] == 200:
+        assert fn["environment"] == {"K": "V"}, fn
+    else:
+        assert got["env"][0] == 409, got["env"]
+        assert b"in progress" in got["env"][2], got["env"]
+    status, _, body = d.invoke("f")
+    assert status == 200 and b"AWS_LAMBDA_FUNCTION_NAME" in body, body  # the new code runs
