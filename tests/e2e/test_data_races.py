@@ -202,3 +202,31 @@ def test_followers_of_two_functions_across_rotations(make_daemon):
             seen[name] += chatty(lines)
     for name in ("a", "b"):
         assert seen[name] == [(t, i) for t in range(10) for i in range(150)], name
+
+
+def test_running_event_is_never_retried_deleted_or_pruned(make_daemon, tmp_path):
+    # An event runs for longer than the retention; meanwhile it is retried, deleted one
+    # by one and in bulk, and the prune passes run: it stays and ends succeeded. A
+    # restart while the next one runs does not lose it either.
+    from test_async import FAST, events, submit, wait_state
+
+    data = tmp_path / "data"
+    d = make_daemon(["--event-retention", "1s"], env=FAST, data=data)
+    d.deploy_fixture("sleep", "job")
+    rid = submit(d, "job", {"ms": 3000})
+    wait_state(d, "job", rid, "running")
+    for path, verb in (("events/%s/retry" % rid, "POST"), ("events/%s" % rid, "DELETE")):
+        status, _, body = d.request(verb, "/v1/functions/job/" + path)
+        assert status == 409 and b"it is running" in body, (path, status, body)
+    r = d.cli("events", "job", "--delete-failed", check=True)
+    r = d.cli("events", "job", "--retry", rid)
+    assert r.returncode != 0 and b"running" in r.stderr, r.stderr
+    time.sleep(1.5)  # past the retention, prune passes have run
+    assert [e["state"] for e in events(d, "job")] == ["running"]
+    wait_state(d, "job", rid, "succeeded")
+
+    rid2 = submit(d, "job", {"ms": 1500})
+    wait_state(d, "job", rid2, "running")
+    d.stop()
+    d = make_daemon(["--event-retention", "1h"], env=FAST, data=data)
+    wait_state(d, "job", rid2, "succeeded")
