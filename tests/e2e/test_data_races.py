@@ -230,3 +230,38 @@ def test_running_event_is_never_retried_deleted_or_pruned(make_daemon, tmp_path)
     d.stop()
     d = make_daemon(["--event-retention", "1h"], env=FAST, data=data)
     wait_state(d, "job", rid2, "succeeded")
+
+
+def test_same_code_deployed_twice_while_its_last_user_is_deleted(daemon):
+    # h has the code; f and g get the same bytes (slow to unpack: the tree already
+    # exists, so their unpacks reuse it) while h is deleted. The sweep that h's
+    # delete asks for must not remove the tree f and g are about to commit.
+    import base64
+    from archives import read, zip_of
+
+    d = daemon
+    boot = read(os.path.join(os.environ["HEARTH_BUILD"], "fixtures", "echo", "bootstrap"))
+    code = base64.b64encode(zip_of({"bootstrap": (boot, 0o755),
+                                    "pad": (os.urandom(8 << 20), 0o644)})).decode()
+    status, _, body = d.request("PUT", "/v1/functions/h", {"runtime": "provided",
+                                                          "code_base64": code})
+    assert status == 201, body
+    tree = trees(d)
+    got = {}
+
+    def deploy(name):
+        got[name] = d.request("PUT", "/v1/functions/" + name,
+                              {"runtime": "provided", "code_base64": code})
+
+    ts = [threading.Thread(target=deploy, args=(n,)) for n in ("f", "g")]
+    for t in ts:
+        t.start()
+    d.cli("rm", "h", check=True)
+    for t in ts:
+        t.join()
+    assert got["f"][0] == 201 and got["g"][0] == 201, got
+    time.sleep(0.5)  # any sweep has run
+    assert trees(d) == tree
+    for n in ("f", "g"):
+        status, _, body = d.invoke(n, {"k": n})
+        assert status == 200 and b"errorType" not in body, body
