@@ -213,6 +213,8 @@ def test_running_event_is_never_retried_deleted_or_pruned(make_daemon, tmp_path)
     data = tmp_path / "data"
     d = make_daemon(["--event-retention", "1s"], env=FAST, data=data)
     d.deploy_fixture("sleep", "job")
+    status, _, body = d.request("PUT", "/v1/functions/job", {"timeout_s": 30})
+    assert status == 200, body
     rid = submit(d, "job", {"ms": 3000})
     wait_state(d, "job", rid, "running")
     for path, verb in (("events/%s/retry" % rid, "POST"), ("events/%s" % rid, "DELETE")):
