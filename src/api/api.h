@@ -12,6 +12,7 @@
 
 struct schedule_service;
 struct gateway;
+struct put_job;
 
 struct api {
 	uv_loop_t *loop;		/* code is unpacked on its worker pool */
@@ -20,6 +21,7 @@ struct api {
 	const char *code_root;
 	char token[65];
 	unsigned unpacking;		/* code unpacks in flight on the worker pool */
+	struct put_job *puts;		/* those unpacks: one per function at a time */
 	char access_key[21];		/* the Lambda API's AWS key pair (SigV4) */
 	char secret_key[41];
 	struct schedule_service *schedules;	/* NULL once shutdown has begun */

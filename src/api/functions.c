@@ -282,7 +282,41 @@ struct put_job {
 	enum api_put_mode mode;
 	api_put_done_fn *done;	/* NULL: the native reply */
 	void *data;
+	struct put_job *next;	/* api->puts */
 };
+
+/*
+ * A create or update merges its settings over the function as it is when the
+ * request arrives and commits after its unpack: two in flight for one function
+ * would each commit a merge that lacks the other's change, and the one that
+ * finished last would silently undo the other (a settings change racing a
+ * slow code upload loses the settings). The second is refused instead, as
+ * Lambda refuses an update while one is in progress.
+ */
+static struct put_job *
+put_find(struct api *api, const char *name)
+{
+	struct put_job *job;
+
+	for (job = api->puts; job; job = job->next)
+		if (strcmp(job->name, name) == 0)
+			return job;
+	return NULL;
+}
+
+static void
+put_unlink(struct api *api, struct put_job *job)
+{
+	struct put_job **pp;
+
+	for (pp = &api->puts; *pp; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			return;
+		}
+	}
+	BUG("put job for '%s' not in flight", job->name);
+}
 
 /* Worker thread: unpack (content addressed: identical code is unpacked once,
  * and a concurrent unpack of the same bytes is harmless) and check the
@@ -347,6 +381,7 @@ unpack_done(uv_work_t *w, int status)
 	int created = 0;
 
 	api->unpacking--;
+	put_unlink(api, job);
 	if (status < 0)
 		job->r = err_setmsg(&job->err, EIO, "cannot unpack the code: %s", uv_strerror(status));
 	/* Checked again: another create or delete may have landed during the unpack. */
@@ -383,6 +418,9 @@ api__fn_submit(struct api *api, struct http_request *req, const char *name, stru
 	job->done = done;
 	job->data = data;
 	r = mode_check(api, name, mode, err);
+	if (r == 0 && put_find(api, name))
+		r = err_setmsg(err, EEXIST, "cannot change function '%s': an update of it is in "
+			       "progress; try again when it is done", name);
 	if (r == 0)
 		r = build_config(api, name, &job->in, invoke_fn_get(api->invoke, name), &job->fn,
 				 err);
@@ -394,9 +432,12 @@ api__fn_submit(struct api *api, struct http_request *req, const char *name, stru
 	job->work.data = job;
 	api->unpacking++;
 	invoke_code_unpacking(api->invoke, true);
+	job->next = api->puts;
+	api->puts = job;
 	r = uv_queue_work(api->loop, &job->work, unpack_work, unpack_done);
 	if (r < 0) {
 		api->unpacking--;
+		put_unlink(api, job);
 		invoke_code_unpacking(api->invoke, false);
 		job_free(job);
 		return err_setmsg(err, EIO, "cannot queue the unpack");

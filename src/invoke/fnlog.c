@@ -23,9 +23,15 @@
  * across it: a cursor is an offset into the function's log as a whole, every
  * line ever written, and <name>.log.offset records where the current file
  * starts in it (the previous file ends there). A cursor older than what is
- * kept reads from the oldest kept line. The offset file is written before the
- * rename; a crash between the two (two syscalls) can only shift a follower's
- * cursor once, never lose or duplicate a line in the files.
+ * kept reads from the oldest kept line.
+ *
+ * The offset file is written before the rename, and names the inode of the
+ * file being rotated on a second line. A crash between the two would
+ * otherwise leave an offset that says the current file starts where it in
+ * fact ends: every follower would get the whole file again, and later
+ * offsets would count it twice. So when the offset is first read, a current
+ * file that still has that inode is a rotation cut short, and the rename is
+ * done then. (The first line alone is the format before the inode was kept.)
  */
 #include <assert.h>
 #include <errno.h>
@@ -83,11 +89,14 @@ invoke__log_close(struct invoke_service *svc, struct fn_entry *fe)
 }
 
 /* Where the current file of name's log starts in the whole log: 0 when the log
- * never rotated (no offset file) or the file is unreadable. */
+ * never rotated (no offset file) or the file is unreadable. Finishes a rotation
+ * a crash cut short between writing the offset and the rename (see above). */
 static uint64_t
 read_base(struct invoke_service *svc, const char *name)
 {
-	char path[4096], text[32], *end;
+	char path[4096], cur[4096], old[4096], text[64], *end, *ino_end;
+	unsigned long long ino;
+	struct stat st;
 	uint64_t v;
 	ssize_t n;
 	int fd;
@@ -102,7 +111,21 @@ read_base(struct invoke_service *svc, const char *name)
 		return 0;
 	text[n] = '\0';
 	v = strtoull(text, &end, 10);
-	return end != text && (*end == '\n' || *end == '\0') ? v : 0;
+	if (end == text || (*end != '\n' && *end != '\0'))
+		return 0;
+	if (*end != '\n')
+		return v;
+	ino = strtoull(end + 1, &ino_end, 10);
+	if (ino_end == end + 1 || *ino_end != '\n')
+		return v;	/* no inode: written before it was kept */
+	snprintf(cur, sizeof(cur), "%s/%s.log", svc->log_dir, name);
+	snprintf(old, sizeof(old), "%s/%s.log.1", svc->log_dir, name);
+	if (stat(cur, &st) == 0 && (unsigned long long)st.st_ino == ino) {
+		log_warn("log of '%s': finishing a rotation cut short", name);
+		if (rename(cur, old) < 0)
+			log_error("cannot rotate the log of '%s': %s", name, strerror(errno));
+	}
+	return v;
 }
 
 static uint64_t
@@ -117,14 +140,14 @@ fe_base(struct invoke_service *svc, struct fn_entry *fe)
 
 /* Writes the offset file whole or not at all (a temporary file renamed over it). */
 static int
-write_base(struct invoke_service *svc, const char *name, uint64_t base)
+write_base(struct invoke_service *svc, const char *name, uint64_t base, uint64_t ino)
 {
-	char tmp[4096], path[4096], text[32];
+	char tmp[4096], path[4096], text[64];
 	int fd, n, ok;
 
 	snprintf(tmp, sizeof(tmp), "%s/%s.log.offset.tmp", svc->log_dir, name);
 	snprintf(path, sizeof(path), "%s/%s.log.offset", svc->log_dir, name);
-	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", base);
+	n = snprintf(text, sizeof(text), "%" PRIu64 "\n%" PRIu64 "\n", base, ino);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -147,11 +170,14 @@ rotate(struct invoke_service *svc, struct fn_entry *fe)
 {
 	char path[4096], old[4096];
 	uint64_t base = fe_base(svc, fe) + fe->log_size;
+	struct stat st;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, fe->cfg.name);
 	snprintf(old, sizeof(old), "%s/%s.log.1", svc->log_dir, fe->cfg.name);
-	r = write_base(svc, fe->cfg.name, base);
+	r = fstat(fe->log_fd, &st) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_base(svc, fe->cfg.name, base, (uint64_t)st.st_ino);
 	if (r == 0 && rename(path, old) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -178,6 +204,7 @@ log_fd(struct invoke_service *svc, struct fn_entry *fe)
 	}
 	if (svc->nlog_open >= INVOKE_LOG_FDS_MAX)
 		invoke__log_close(svc, svc->log_lru_tail);
+	fe_base(svc, fe);	/* first: it may finish a rotation, renaming the file */
 	snprintf(path, sizeof(path), "%s/%s.log", svc->log_dir, fe->cfg.name);
 	fe->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fe->log_fd < 0) {

@@ -40,6 +40,9 @@ struct pool_fn {
 	enum policy_keepalive_kind keepalive_kind;
 	bool retired;
 	size_t ninst;
+	/* Calls waiting for capacity (pool->waiting) that will run here: a retired
+	 * function, and its code, stay until they are placed or throttled too. */
+	size_t nwaiting;
 	struct instance *insts;		/* this function's instances (in->fn_next) */
 	/* What the policies learn. */
 	struct policy_hist hist;
@@ -133,6 +136,7 @@ void pool__sched_fn_release(struct pool_fn *fn);	/* closes the fn's timer */
 void pool__sched_stop(struct pool *p);			/* throttles every waiting call */
 /* Removes c from the wait queue; false when it was not waiting. */
 bool pool__sched_unwait(struct pool_call *c);
+void pool__fn_maybe_free(struct pool_fn *fn);
 
 static inline uint64_t
 pool__fn_mem_mb(const struct pool_fn *fn)

@@ -149,13 +149,22 @@ retired_free(struct pool_fn *fn)
 	free(code_dir);
 }
 
+/* A retired function goes once nothing refers to it: no instance, and no call
+ * waiting for capacity that would start one with its code. */
+void
+pool__fn_maybe_free(struct pool_fn *fn)
+{
+	if (fn->retired && fn->ninst == 0 && fn->nwaiting == 0)
+		retired_free(fn);
+}
+
 bool
 pool_code_in_use(const struct pool *p, const char *code_dir)
 {
 	const struct pool_fn *fn;
 
 	for (fn = p->fns; fn; fn = fn->next)
-		if (fn->ninst && fn->code_dir && strcmp(fn->code_dir, code_dir) == 0)
+		if ((fn->ninst || fn->nwaiting) && fn->code_dir && strcmp(fn->code_dir, code_dir) == 0)
 			return true;
 	return false;
 }
@@ -186,8 +195,8 @@ inst_closed(uv_handle_t *h)
 	buf_release(&in->init_error_body);
 	free(in);
 	p->ninst--;
-	if (--fn->ninst == 0 && fn->retired)
-		retired_free(fn);
+	fn->ninst--;
+	pool__fn_maybe_free(fn);
 	maybe_stopped(p);
 }
 
@@ -754,8 +763,7 @@ pool_fn_retire(struct pool_fn *fn)
 	for (in = fn->pool->insts; in; in = in->next)
 		if (in->fn == fn && in->state == INST_IDLE)
 			pool__inst_end(in, NULL);
-	if (fn->ninst == 0)
-		retired_free(fn);
+	pool__fn_maybe_free(fn);
 }
 
 void
@@ -818,8 +826,10 @@ pool_call_abort(struct pool_call *c)
 	struct instance *in = c->inst;
 	uint64_t peak;
 
-	if (pool__sched_unwait(c))
+	if (pool__sched_unwait(c)) {
+		pool__fn_maybe_free(c->fn);
 		return 0;
+	}
 	if (!in)
 		return 0;
 	peak = inst_peak(in);

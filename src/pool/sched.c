@@ -116,6 +116,7 @@ static void
 enqueue_wait(struct pool *p, struct pool_call *c, uint64_t wait_ms, const char *reason)
 {
 	c->waiting = true;
+	c->fn->nwaiting++;
 	c->wait_deadline_ms = clock_mono_ms() + wait_ms;
 	c->wait_reason = reason;
 	c->next = NULL;
@@ -148,6 +149,7 @@ pool__sched_unwait(struct pool_call *c)
 	c->waiting = false;
 	c->next = NULL;
 	p->nwaiting--;
+	c->fn->nwaiting--;
 	return true;
 }
 
@@ -325,6 +327,7 @@ drain_waiting(struct pool *p)
 		next = c->next;
 		c->waiting = false;
 		c->next = NULL;
+		c->fn->nwaiting--;	/* placed, it holds an instance instead */
 		if (c->wait_deadline_ms > now && !p->stopping) {
 			for (i = 0; i < nmemo && memo_fn[i] != c->fn; i++)
 				;
@@ -347,6 +350,7 @@ drain_waiting(struct pool *p)
 		if (r == REFUSED)
 			c->wait_deadline_ms = now;
 		c->waiting = true;
+		c->fn->nwaiting++;
 		c->wait_reason = reason;
 		if (p->waiting_tail)
 			p->waiting_tail->next = c;
@@ -372,9 +376,11 @@ wait_fired(uv_timer_t *t)
 
 		if (c->wait_deadline_ms <= now || p->stopping) {
 			const char *reason = c->wait_reason;
+			struct pool_fn *fn = c->fn;
 
 			pool__sched_unwait(c);
 			throttle(c, reason);
+			pool__fn_maybe_free(fn);	/* retired while c waited */
 		}
 		c = next;
 	}
