@@ -827,6 +827,9 @@ pool_call_abort(struct pool_call *c)
 	uint64_t peak;
 
 	if (pool__sched_unwait(c)) {
+		/* Ended without running, but it was a call all the same: the
+		 * keep-alive histogram must see the function go idle. */
+		pool__sched_call_ended(c->fn);
 		pool__fn_maybe_free(c->fn);
 		return 0;
 	}
@@ -839,6 +842,7 @@ pool_call_abort(struct pool_call *c)
 		/* Never reached the runtime: the instance itself is fine. */
 		in->queued = NULL;
 		c->inst = NULL;
+		pool__sched_call_ended(c->fn);
 		return peak;
 	}
 	c->inst = NULL;

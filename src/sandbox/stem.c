@@ -72,7 +72,8 @@ sandbox__stem_startup_var(const char *kv)
 		"SSL_", "HEARTH_",
 	};
 	static const char *const names[] = {
-		"LANG", "LANGUAGE", "TZ", "PATH", "HOME", "TMPDIR", "AWS_LAMBDA_RUNTIME_API",
+		"LANG", "LANGUAGE", "LOCPATH", "TZ", "TZDIR", "PATH", "HOME", "TMPDIR",
+		"AWS_LAMBDA_RUNTIME_API",
 	};
 	size_t i, n;
 	const char *eq = strchr(kv, '=');

@@ -71,6 +71,8 @@ test_startup_vars(void **state)
 		{ "LC_ALL=C", true },
 		{ "HOME=/tmp", true },
 		{ "TMPDIR=/tmp", true },
+		{ "LOCPATH=/var/task/locale", true },
+		{ "TZDIR=/var/task/zoneinfo", true },
 		{ "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", true },
 		{ "HEARTH_STEM=1", true },
 		/* Read by the runtime or the function after the assignment. */
