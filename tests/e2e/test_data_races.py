@@ -7,6 +7,8 @@ import os
 import threading
 import time
 
+from logread import chatty_lines, read_from
+
 
 def trees(d):
     root = os.path.join(d.data, "code")
@@ -23,12 +25,10 @@ def wait_busy(d, name, n=1, timeout=10):
     raise AssertionError("no busy instance of %s" % name)
 
 
-def test_update_while_a_call_waits_for_capacity(make_daemon):
-    # Reserved concurrency 1: a call of revision 2 waits while revision 1's call runs.
-    # Another update retires revision 2 while that call still waits for a slot, and
-    # revision 2 has no instance yet. The waiting call must still run (or fail
-    # cleanly), never against freed state or a removed /var/task.
-    d = make_daemon(["--queue-wait", "8000"])
+def call_waiting_behind_another(d, busy_ms):
+    """f with reserved concurrency 1: call a runs revision 1 (sleep) for busy_ms, then
+    revision 2 (echo) is deployed and call b waits behind a for the one slot, revision 2
+    with no instance yet. Returns the two threads and the dict their answers go to."""
     d.deploy_fixture("sleep", "f")
     status, _, body = d.request("PUT", "/v1/functions/f/scheduling", {"reserved": 1})
     assert status == 200, body
@@ -37,13 +37,23 @@ def test_update_while_a_call_waits_for_capacity(make_daemon):
     def call(key, payload):
         got[key] = d.invoke("f", payload)
 
-    a = threading.Thread(target=call, args=("a", {"ms": 2500}))
+    a = threading.Thread(target=call, args=("a", {"ms": busy_ms}))
     a.start()
     wait_busy(d, "f")
-    d.deploy_fixture("echo", "f")  # revision 2: its pool handle is made by the next call
+    d.deploy_fixture("echo", "f")
     b = threading.Thread(target=call, args=("b", {"x": 1}))
     b.start()
-    time.sleep(0.5)  # b now waits behind a for the one slot
+    time.sleep(0.5)  # b now waits behind a
+    return a, b, got
+
+
+def test_update_while_a_call_waits_for_capacity(make_daemon):
+    # Reserved concurrency 1: a call of revision 2 waits while revision 1's call runs.
+    # Another update retires revision 2 while that call still waits for a slot, and
+    # revision 2 has no instance yet. The waiting call must still run (or fail
+    # cleanly), never against freed state or a removed /var/task.
+    d = make_daemon(["--queue-wait", "8000"])
+    a, b, got = call_waiting_behind_another(d, 2500)
     d.deploy_fixture("logger", "f")  # revision 3 retires revision 2 under b
     a.join()
     b.join()
@@ -63,21 +73,7 @@ def test_delete_while_a_call_waits_for_capacity(make_daemon):
     # with an answer (it ran on the code it was accepted for, or was refused), the
     # daemon survives, and every tree goes afterwards.
     d = make_daemon(["--queue-wait", "8000"])
-    d.deploy_fixture("sleep", "f")
-    status, _, body = d.request("PUT", "/v1/functions/f/scheduling", {"reserved": 1})
-    assert status == 200, body
-    got = {}
-
-    def call(key, payload):
-        got[key] = d.invoke("f", payload)
-
-    a = threading.Thread(target=call, args=("a", {"ms": 2000}))
-    a.start()
-    wait_busy(d, "f")
-    d.deploy_fixture("echo", "f")
-    b = threading.Thread(target=call, args=("b", {"x": 1}))
-    b.start()
-    time.sleep(0.5)
+    a, b, got = call_waiting_behind_another(d, 2000)
     d.cli("rm", "f", check=True)
     a.join()
     b.join()
@@ -126,33 +122,6 @@ def test_concurrent_updates_lose_nothing(daemon):
     assert status == 200 and b"AWS_LAMBDA_FUNCTION_NAME" in body, body  # the new code runs
 
 
-def log_page(d, name, cursor):
-    status, _, body = d.request("GET", "/v1/functions/%s/logs?cursor=%d" % (name, cursor))
-    assert status == 200, body
-    page = json.loads(body)
-    return page["lines"], page["cursor"]
-
-
-def read_from(d, name, cursor):
-    lines = []
-    while True:
-        page, nxt = log_page(d, name, cursor)
-        if nxt == cursor:
-            return lines, cursor
-        lines += page
-        cursor = nxt
-
-
-def chatty(lines):
-    import re
-    out = []
-    for l in lines:
-        m = re.search(r"\tchatty (\d+)-(\d+) x+$", l)
-        if m:
-            out.append((int(m.group(1)), int(m.group(2))))
-    return out
-
-
 def test_restart_mid_rotation_loses_and_repeats_nothing(make_daemon, tmp_path):
     # A rotation writes <name>.log.offset, then renames <name>.log to <name>.log.1. A
     # crash between the two is made here by hand: the offset a rotation writes, without
@@ -176,12 +145,12 @@ def test_restart_mid_rotation_loses_and_repeats_nothing(make_daemon, tmp_path):
 
     d = make_daemon(["--log-max-size", "64K"], data=data)
     again, cursor2 = read_from(d, "chatty", cursor)
-    assert chatty(again) == [], "lines given twice after the restart"
+    assert chatty_lines(again) == [], "lines given twice after the restart"
     assert cursor2 == cursor
     assert d.invoke("chatty", {"lines": 200, "tag": 3})[0] == 200
     new, _ = read_from(d, "chatty", cursor)
-    assert chatty(new) == [(3, i) for i in range(200)]
-    everything = chatty(read_from(d, "chatty", 0)[0])
+    assert chatty_lines(new) == [(3, i) for i in range(200)]
+    everything = chatty_lines(read_from(d, "chatty", 0)[0])
     assert everything == sorted(set(everything)), "lines out of order or repeated"
     assert everything[-200:] == [(3, i) for i in range(200)]
 
@@ -199,7 +168,7 @@ def test_followers_of_two_functions_across_rotations(make_daemon):
             assert d.invoke(name, {"lines": 150, "tag": tag})[0] == 200
             # Poll often enough that a follower is never two rotations behind.
             lines, cursors[name] = read_from(d, name, cursors[name])
-            seen[name] += chatty(lines)
+            seen[name] += chatty_lines(lines)
     for name in ("a", "b"):
         assert seen[name] == [(t, i) for t in range(10) for i in range(150)], name
 
