@@ -219,16 +219,8 @@ test_event(void **state)
 
 /* ---- the serialiser against the jansson-built reference ---- */
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static uint32_t
-next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
+#define XORSHIFT_SEED 0x2545f4914f6cdd1dull
+#include "xorshift.h"
 
 /* Random bytes, mostly printable, some control characters, invalid UTF-8, valid
  * multi-byte sequences, escapes and separators. */

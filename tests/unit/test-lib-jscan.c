@@ -131,16 +131,8 @@ test_check_depth(void **state)
 	}
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint32_t
-next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
+#define XORSHIFT_SEED 0x9e3779b97f4a7c15ull
+#include "xorshift.h"
 
 /* Seeds cut and mutated at random: the checker and jansson must agree on every one. */
 static void
