@@ -392,6 +392,17 @@ add_cookies(struct buf *out, struct str v, bool *any)
 	}
 }
 
+/* "name":{...}, from items (sorted and grouped here), then the separator. */
+static void
+add_object(struct buf *out, const char *name, struct kv *items, size_t n,
+	   const struct buf *arena)
+{
+	group(items, n, arena->ptr);
+	add_key(out, name);
+	add_grouped(out, items, n, arena);
+	buf_addch(out, ',');
+}
+
 /* "cookies":[...], (when there is a cookie) then "headers":{...}: header names lower
  * case, repeated ones joined with ','. Names of 256 bytes or more, or not UTF-8, are
  * left out. */
@@ -430,10 +441,7 @@ add_headers(struct buf *out, const struct http_request *req)
 	}
 	if (any)
 		buf_add(out, "],", 2);
-	group(items, n, arena.ptr);
-	add_key(out, "headers");
-	add_grouped(out, items, n, &arena);
-	buf_addch(out, ',');
+	add_object(out, "headers", items, n, &arena);
 	if (items != small)
 		free(items);
 	buf_release(&arena);
@@ -476,12 +484,8 @@ add_query(struct buf *out, struct str q)
 		}
 		p = pend + (amp ? 1 : 0);
 	}
-	if (n) {
-		group(items, n, arena.ptr);
-		add_key(out, "queryStringParameters");
-		add_grouped(out, items, n, &arena);
-		buf_addch(out, ',');
-	}
+	if (n)
+		add_object(out, "queryStringParameters", items, n, &arena);
 	if (items != small)
 		free(items);
 	buf_release(&arena);
